@@ -1,0 +1,25 @@
+"""symdiff: a differentiation compiler for numeric Python.
+
+symdiff reads a function's source, lowers it to a typed SSA IR, differentiates
+the IR by source transformation and emits Python that Numba compiles::
+
+    import numpy as np
+    import symdiff as sd
+
+    @sd.grad
+    def loss(w, X, y):
+        return np.mean((X @ w - y) ** 2)
+"""
+
+__version__ = "0.1.0"
+
+from symdiff.api import grad, jit, show_ir, value_and_grad
+from symdiff.errors import CompileError, SignatureError, SymdiffError, UnsupportedSyntaxError
+from symdiff.transforms.reverse import NotDifferentiableError
+
+import symdiff.rules.vjp as _vjp_rules  # noqa: E402,F401  (registers the VJP rules)
+
+__all__ = [
+    "CompileError", "NotDifferentiableError", "SignatureError", "SymdiffError",
+    "UnsupportedSyntaxError", "grad", "jit", "show_ir", "value_and_grad",
+]

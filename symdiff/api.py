@@ -1,0 +1,179 @@
+"""The public transforms: `grad`, `value_and_grad`, `jit` and `show_ir`.
+
+Each transform returns a callable that specializes on the kinds of its
+arguments at the first call (scalar int/float, array dtype and ndim), compiles
+through `symdiff.pipeline`, and afterwards dispatches on a small per-call key.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from collections.abc import Callable, Sequence
+from types import FunctionType
+from typing import Any
+
+import numpy as np
+
+from symdiff.errors import CompileError, SignatureError, SymdiffError
+from symdiff.frontend.lower import lower
+from symdiff.frontend.source import read_source
+from symdiff.ir.printer import print_function
+from symdiff.ir.types import Type
+from symdiff.pipeline import Transform, build, compile_transform, generate
+from symdiff.signature import bind_arguments, kinds_of, parse_signature
+from symdiff.transforms.simplify import simplify
+
+_ndarray = np.ndarray
+
+
+def _fast_key(a: Any) -> Any:
+    t = type(a)
+    if t is _ndarray:
+        return (a.dtype.char, a.ndim)
+    return t
+
+
+class Compiled:
+    """A transformed function: call it like the original.
+
+    ``backend`` is ``"numba"`` (default) or ``"python"`` (plain NumPy, for
+    debugging or where Numba is unavailable).
+    """
+
+    def __init__(self, fn: Callable[..., Any], transform: Transform, backend: str = "numba"):
+        if not isinstance(fn, FunctionType):
+            inner = getattr(fn, "__wrapped_symdiff__", None)
+            if inner is None:
+                raise SymdiffError(f"symdiff transforms plain Python functions, not "
+                                   f"{type(fn).__name__}")
+            fn = inner
+        self.__wrapped_symdiff__ = fn
+        self.transform = transform
+        self.backend = backend
+        self._table: dict[tuple[Any, ...], Callable[..., Any]] = {}
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args: Any) -> Any:
+        try:
+            entry = self._table[tuple([_fast_key(a) for a in args])]
+        except KeyError:
+            return self._first_call(args)
+        return entry(*args)
+
+    def _first_call(self, args: Sequence[Any]) -> Any:
+        fn = self.__wrapped_symdiff__
+        full = bind_arguments(fn, args)
+        kinds = kinds_of(fn, full)
+        entry = compile_transform(fn, kinds, self.transform, self.backend)
+        try:
+            result = entry(*full)
+        except Exception as e:
+            if _is_numba_error(e):
+                raise CompileError(
+                    f"Numba could not compile the code symdiff generated for {fn.__name__} "
+                    f"(a bug in symdiff; please report it with this message):\n{e}") from None
+            raise
+        if len(full) == len(args):
+            self._table[tuple([_fast_key(a) for a in args])] = entry
+        return result
+
+    def compile(self, *args: Any) -> Callable[..., Any]:
+        """The compiled entry for these argument kinds, for calling without dispatch."""
+        fn = self.__wrapped_symdiff__
+        full = bind_arguments(fn, args)
+        return compile_transform(fn, kinds_of(fn, full), self.transform, self.backend)
+
+    def __repr__(self) -> str:
+        nums = f", argnums={self.transform.argnums}" if self.transform.argnums else ""
+        return f"<symdiff.{self.transform.kind}({self.__wrapped_symdiff__.__qualname__}{nums})>"
+
+
+def _is_numba_error(e: Exception) -> bool:
+    return type(e).__module__.startswith("numba")
+
+
+def _argnums(argnums: int | Sequence[int]) -> tuple[tuple[int, ...], bool]:
+    if isinstance(argnums, (int, np.integer)) and not isinstance(argnums, bool):
+        return (int(argnums),), False
+    if isinstance(argnums, (tuple, list)) and all(isinstance(a, int) for a in argnums) and argnums:
+        return tuple(argnums), True
+    raise SignatureError(f"argnums must be an int or a non-empty tuple of ints, got {argnums!r}")
+
+
+def _decorator(kind: str):
+    def transform(fn: Callable[..., Any] | None = None, argnums: int | Sequence[int] = 0, *,
+                  backend: str = "numba") -> Any:
+        nums, as_tuple = _argnums(argnums)
+        if fn is None:
+            return lambda f: Compiled(f, Transform(kind, nums, as_tuple), backend)
+        return Compiled(fn, Transform(kind, nums, as_tuple), backend)
+    return transform
+
+
+grad = _decorator("grad")
+grad.__doc__ = """Gradient of a function returning a float scalar.
+
+``grad(f, argnums=0)`` returns a callable with f's parameters that returns the
+gradient with respect to argument ``argnums`` (an int), or a tuple of gradients
+(``argnums`` a tuple). Works as ``@grad`` and ``@grad(argnums=(0, 1))``.
+Gradients have the shape of their argument; scalars come back as floats.
+"""
+
+value_and_grad = _decorator("value_and_grad")
+value_and_grad.__doc__ = """Like `grad`, returning ``(value, gradient)`` from one sweep."""
+
+
+def jit(fn: Callable[..., Any] | None = None, *, backend: str = "numba") -> Any:
+    """The function itself, compiled the way symdiff compiles its derivatives."""
+    if fn is None:
+        return lambda f: Compiled(f, Transform("primal"), backend)
+    return Compiled(fn, Transform("primal"), backend)
+
+
+STAGES = ("ast", "ir", "grad", "python", "numpy")
+
+
+def show_ir(fn: Callable[..., Any], stage: str = "ir", *, wrt: int | str | Sequence[int | str] = 0,
+            args: Sequence[Any] | None = None, signature: str | None = None) -> str:
+    """Text of one compiler stage for ``fn``.
+
+    ``stage``: ``ast`` (the parsed source), ``ir`` (typed SSA IR), ``grad``
+    (simplified adjoint IR), ``python`` (generated Numba module) or ``numpy``
+    (generated module of the NumPy backend). Argument kinds come from example
+    ``args``, else from ``signature`` (``"x=f64[:], n=i64"``), else from
+    annotations. ``wrt`` names the differentiation arguments by position or name.
+    """
+    if stage not in STAGES:
+        raise SymdiffError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
+    f = getattr(fn, "__wrapped_symdiff__", fn)
+    if not isinstance(f, FunctionType):
+        raise SymdiffError(f"show_ir takes a Python function, not {type(fn).__name__}")
+    if stage == "ast":
+        return ast.dump(read_source(f).tree, indent=2, include_attributes=False) + "\n"
+    if args is not None:
+        kinds = kinds_of(f, bind_arguments(f, args))
+    else:
+        kinds = parse_signature(f, signature)
+    if stage == "ir":
+        return print_function(simplify(lower(f, kinds).function))
+    transform = Transform("grad", _wrt_indices(f, wrt, kinds), tuple_grads=not isinstance(wrt, (int, str)))
+    built = build(f, kinds, transform)
+    if stage == "grad":
+        return print_function(built.function)
+    return generate(built, "numba" if stage == "python" else "python").source
+
+
+def _wrt_indices(f: FunctionType, wrt: int | str | Sequence[int | str],
+                 kinds: Sequence[Type]) -> tuple[int, ...]:
+    names = list(f.__code__.co_varnames[:f.__code__.co_argcount])
+    items = [wrt] if isinstance(wrt, (int, str)) else list(wrt)
+    out = []
+    for item in items:
+        if isinstance(item, str):
+            if item not in names:
+                raise SymdiffError(f"{f.__name__} has no parameter '{item}'")
+            out.append(names.index(item))
+        else:
+            out.append(item)
+    return tuple(out)

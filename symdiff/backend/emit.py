@@ -1,0 +1,214 @@
+"""IR -> Python source.
+
+Each op becomes one statement built as an `ast` node and written with
+``ast.unparse``; ``# line N: <source>`` comments mark where the user's lines
+begin. Values keep the user's names (``w``), adjoints read ``w_bar``. The
+functional updates ``index_add`` are written in place when their base array
+is fresh and dead afterwards, so an adjoint of an indexing never copies.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from symdiff.backend import helpers
+from symdiff.ir import indexing
+from symdiff.ir.core import Block, Function, Op, Value
+from symdiff.ir.names import assign_names
+from symdiff.ir.registry import lookup
+
+# Ops whose result may share memory with an argument (never written in place).
+_VIEW_OPS = {"getitem", "transpose", "reshape", "expand_dims", "unbroadcast", "if"}
+
+# Transcendental ufuncs sent to NumPy on large arrays under Numba (see helpers).
+OBJMODE_UFUNCS = frozenset({"exp", "log", "log1p", "expm1", "sin", "cos", "tan", "tanh",
+                            "arctan"})
+
+
+@dataclass
+class EmitContext:
+    """What emitters may ask of the backend: the target, and module-level helpers."""
+
+    numba: bool
+    objmode_ufuncs: frozenset[str] = OBJMODE_UFUNCS
+    helper_sources: dict[str, str] = field(default_factory=dict)
+
+    def helper(self, name: str, source: str) -> str:
+        """Define helper ``name`` once in the generated module; returns its (prefixed) name."""
+        full = "_sd" + name
+        self.helper_sources.setdefault(full, source.replace(f"def {name}(", f"def {full}(", 1))
+        return full
+
+
+@dataclass(frozen=True)
+class GeneratedModule:
+    source: str
+    entry: str
+
+
+def generate_module(fn: Function, *, numba: bool, header: str = "",
+                    main_file: str | None = None,
+                    return_expr: Callable[[list[str]], str] | None = None) -> GeneratedModule:
+    """Python source of a module defining ``fn`` (and any helpers it needs)."""
+    ctx = EmitContext(numba=numba)
+    names = assign_names(fn)
+    writer = _Writer(ctx, names, main_file)
+    writer.block(fn.body, 1)
+    ret_names = [names[v] for v in fn.returns]
+    if return_expr is not None:
+        ret = return_expr(ret_names)
+    else:
+        ret = ret_names[0] if len(ret_names) == 1 else ", ".join(ret_names)
+    writer.line(1, f"return {ret}")
+    params = ", ".join(names[p] for p in fn.params)
+    decorator = '@numba.njit(cache=True, error_model="numpy")\n' if numba else ""
+    parts = [header.rstrip() + "\n" if header else "",
+             "import numpy as np\n"]
+    if numba:
+        parts.append("import numba\n\nfrom symdiff.backend.runtime import contiguous as _sd_contig\n")
+    else:
+        parts.append("\nfrom symdiff.backend.runtime_numpy import unbroadcast as _unbroadcast\n")
+    for src in ctx.helper_sources.values():
+        parts.append("\n\n" + decorator + src)
+    parts.append(f"\n\n{decorator}def {fn.name}({params}):\n")
+    parts.append("\n".join(writer.lines) + "\n")
+    return GeneratedModule("".join(parts), fn.name)
+
+
+class _Writer:
+    def __init__(self, ctx: EmitContext, names: dict[Value, str], main_file: str | None) -> None:
+        self.ctx = ctx
+        self.names = names
+        self.lines: list[str] = []
+        self.main_file = main_file
+        self.last_comment: tuple[str, int] | None = None
+
+    def line(self, depth: int, text: str) -> None:
+        pad = "    " * depth
+        self.lines.extend(pad + part for part in text.splitlines())
+
+    def comment(self, depth: int, op: Op) -> None:
+        loc = op.loc
+        if loc is None or (loc.file, loc.line) == self.last_comment:
+            return
+        self.last_comment = (loc.file, loc.line)
+        where = f"line {loc.line}"
+        if self.main_file is not None and loc.file != self.main_file:
+            where = f"{os.path.basename(loc.file)} line {loc.line}"
+        text = loc.text.strip()
+        self.line(depth, f"# {where}: {text}" if text else f"# {where}")
+
+    def block(self, block: Block, depth: int) -> None:
+        uses = _later_uses(block)
+        for k, op in enumerate(block.ops):
+            self.comment(depth, op)
+            if op.name == "const":
+                self.names[op.result] = lookup("const").emit(self.ctx, op, [])
+                if self.names[op.result].startswith("-"):
+                    self.names[op.result] = f"({self.names[op.result]})"
+                continue
+            if op.name == "if":
+                self.emit_if(op, depth)
+            elif op.name == "index_add":
+                self.emit_index_add(op, depth, in_place=self.may_overwrite(op.args[0], k, block,
+                                                                            uses))
+            else:
+                expr = lookup(op.name).emit(self.ctx, op, [self.names[a] for a in op.args])
+                self.assign(depth, op.results, expr)
+
+    def assign(self, depth: int, targets: tuple[Value, ...], expr: str) -> None:
+        node = ast.Assign(
+            targets=[ast.Name(", ".join(self.names[t] for t in targets), ctx=ast.Store())],
+            value=ast.parse(expr, mode="eval").body, lineno=0)
+        self.line(depth, ast.unparse(node))
+
+    def may_overwrite(self, base: Value, k: int, block: Block, uses: dict[Value, int]) -> bool:
+        """True when ``base`` is a fresh array of this block that nothing reads after op k."""
+        producer = next((op for op in block.ops if base in op.results), None)
+        if producer is None or producer.name in _VIEW_OPS:
+            return False
+        return uses.get(base, -1) <= k
+
+    def emit_index_add(self, op: Op, depth: int, in_place: bool) -> None:
+        base, g, *index = op.args
+        spec = op.attr("spec")
+        n = self.names
+        if in_place:
+            n[op.result] = n[base]
+        else:
+            self.assign(depth, op.results, f"{n[base]}.copy()")
+        target = n[op.result]
+        idx = [n[v] for v in index]
+        if indexing.is_advanced(spec):
+            if self.ctx.numba:
+                kinds = tuple(e for e in spec if e in ("i", "a"))
+                tag = "".join(kinds) + f"_{base.type.ndim}d"
+                name = self.ctx.helper(*helpers.index_add_helper(tag, len(idx), kinds))
+                self.line(depth, f"{name}({target}, {n[g]}, {', '.join(idx[:len(kinds)])})")
+            else:
+                lead = idx[:sum(1 for e in spec if e in ("i", "a"))]
+                self.line(depth, f"np.add.at({target}, ({', '.join(lead)},), {n[g]})")
+            return
+        g_text = n[g]
+        if "n" in spec:
+            g_text = f"{n[g]}[{_drop_newaxis(spec, g.type.ndim)}]"
+            spec = tuple(e for e in spec if e != "n")
+        index_text = indexing.format_index(spec, idx)
+        self.line(depth, f"{target}[{index_text}] += {g_text}")
+
+    def emit_if(self, op: Op, depth: int) -> None:
+        n = self.names
+        self.line(depth, f"if {n[op.args[0]]}:")
+        for k, region in enumerate(op.regions):
+            if k == 1:
+                self.line(depth, "else:")
+            saved = self.last_comment
+            self.block(region, depth + 1)
+            self.last_comment = saved
+            if op.results:
+                targets = ", ".join(n[r] for r in op.results)
+                values = ", ".join(n[y] for y in region.yields)
+                self.line(depth + 1, f"{targets} = {values}")
+            elif not region.ops:
+                self.line(depth + 1, "pass")
+
+
+def _drop_newaxis(spec: tuple, g_ndim: int) -> str:
+    """Index into g (shaped like x[spec]) that removes the axes newaxis inserted."""
+    parts: list[str] = []
+    for e in spec:
+        if e == "n":
+            parts.append("0")
+        elif isinstance(e, tuple):
+            parts.append(":")
+    return ", ".join(parts) if parts else "..."
+
+
+def _later_uses(block: Block) -> dict[Value, int]:
+    """For each value, the index of the last op of ``block`` that reads it (len for yields)."""
+    last: dict[Value, int] = {}
+    for k, op in enumerate(block.ops):
+        for a in op.args:
+            last[a] = k
+        for region in op.regions:
+            for inner in region.walk():
+                for a in inner.args:
+                    last[a] = k
+            for r in _all_yields(region):
+                last[r] = k
+    for y in block.yields:
+        last[y] = len(block.ops)
+    return last
+
+
+def _all_yields(block: Block) -> list[Value]:
+    out = list(block.yields)
+    for op in block.walk():
+        for r in op.regions:
+            out.extend(r.yields)
+    return out
+
+

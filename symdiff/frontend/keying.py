@@ -1,0 +1,69 @@
+"""Cache keys: a digest of everything a function's generated code depends on.
+
+The key covers the function's source, and recursively the source of every user
+function it can reach by name, and the values of the numeric globals and
+closure variables it reads. Computing it parses source but lowers nothing, so
+a warm cache skips code generation entirely.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import hashlib
+import inspect
+import textwrap
+from types import FunctionType, ModuleType
+
+import numpy as np
+
+
+def function_key(fn: FunctionType) -> str:
+    h = hashlib.sha256()
+    _feed(fn, h, set())
+    return h.hexdigest()
+
+
+def _feed(fn: FunctionType, h: "hashlib._Hash", seen: set[int]) -> None:
+    if id(fn) in seen:
+        return
+    seen.add(id(fn))
+    try:
+        source = textwrap.dedent(inspect.getsource(fn))
+    except (OSError, TypeError):
+        source = repr(fn.__code__.co_code)
+    h.update(f"{fn.__module__}.{fn.__qualname__}\0{fn.__code__.co_filename}\0".encode())
+    h.update(source.encode())
+    h.update(repr(fn.__defaults__).encode())
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return
+    names = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)})
+    closure = {}
+    if fn.__closure__:
+        for name, cell in zip(fn.__code__.co_freevars, fn.__closure__, strict=True):
+            try:
+                closure[name] = cell.cell_contents
+            except ValueError:
+                pass
+    for name in names:
+        if name in closure:
+            obj = closure[name]
+        elif name in fn.__globals__:
+            obj = fn.__globals__[name]
+        elif hasattr(builtins, name):
+            continue
+        else:
+            continue
+        h.update(f"\0{name}=".encode())
+        if isinstance(obj, FunctionType):
+            _feed(obj, h, seen)
+        elif hasattr(obj, "__wrapped_symdiff__"):
+            _feed(obj.__wrapped_symdiff__, h, seen)
+        elif isinstance(obj, (bool, int, float, np.integer, np.floating)):
+            h.update(repr(obj).encode())
+        elif isinstance(obj, ModuleType):
+            h.update(obj.__name__.encode())
+        else:
+            h.update(type(obj).__name__.encode())

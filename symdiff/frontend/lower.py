@@ -1,0 +1,622 @@
+"""Lowering: a user function's AST to typed SSA IR, specialized on argument types.
+
+Names resolve against the function's locals, then its closure cells, then its
+globals, then Python's builtins. Modules (NumPy under any alias, ``math``),
+library functions, user helper functions (inlined at each call) and numeric
+constants are compile-time values; everything else is IR. Anything outside
+the supported subset raises `UnsupportedSyntaxError` at the offending node.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import FunctionType, ModuleType
+from typing import Any, NoReturn
+
+import numpy as np
+
+from symdiff.errors import UnsupportedSyntaxError
+from symdiff.frontend import library
+from symdiff.frontend.source import FunctionSource, read_source
+from symdiff.frontend.values import FuncRef, FVal, ModuleRef, NoneVal, SliceVal, TupleVal
+from symdiff.ir.builder import Builder, const_value
+from symdiff.ir.core import Block, Function, Value
+from symdiff.ir.ops import TypeRuleError
+from symdiff.ir.types import BOOL, F64, I64, Type, promote
+
+_BINOPS: dict[type, str] = {
+    ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
+    ast.FloorDiv: "floordiv", ast.Mod: "mod", ast.MatMult: "matmul",
+}
+_CMPOPS: dict[type, str] = {
+    ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge", ast.Eq: "eq", ast.NotEq: "ne",
+}
+
+_REFUSED_STMTS: dict[type, tuple[str, str]] = {
+    ast.Try: ("try/except is not supported", "differentiable code cannot catch exceptions; "
+              "remove the try block"),
+    ast.With: ("'with' statements are not supported", "remove the with block"),
+    ast.Global: ("'global' is not supported", "pass the value as an argument instead"),
+    ast.Nonlocal: ("'nonlocal' is not supported", "pass the value as an argument instead"),
+    ast.FunctionDef: ("nested function definitions are not supported",
+                      "define the helper at module level; symdiff inlines calls to it"),
+    ast.AsyncFunctionDef: ("async functions are not supported", "use a plain 'def'"),
+    ast.ClassDef: ("class definitions are not supported", "define classes outside the function"),
+    ast.Import: ("imports inside the function are not supported", "import at module level"),
+    ast.ImportFrom: ("imports inside the function are not supported", "import at module level"),
+    ast.Delete: ("'del' is not supported", "remove the del statement"),
+    ast.Raise: ("'raise' is not supported", "validate inputs before calling the function"),
+    ast.Assert: ("'assert' is not supported", "check inputs before calling the function"),
+    ast.If: ("'if' statements are not supported yet",
+             "use a conditional expression 'a if cond else b' or np.where"),
+    ast.For: ("'for' loops are not supported yet", "write the computation with array operations"),
+    ast.While: ("'while' loops are not supported yet",
+                "write the computation with array operations"),
+    ast.Match: ("'match' is not supported", "use a conditional expression"),
+}
+
+
+@dataclass(frozen=True)
+class Lowered:
+    """The result of lowering: the IR and how to present its results."""
+
+    function: Function
+    returns_tuple: bool
+    sources: tuple[FunctionSource, ...]
+
+
+def lower(fn: FunctionType, arg_types: Sequence[Type]) -> Lowered:
+    """Lower ``fn`` specialized on ``arg_types`` (one per positional parameter)."""
+    src = read_source(fn)
+    builder = Builder()
+    lowerer = _FunctionLowerer(src, builder, call_stack=(fn,))
+    params = lowerer.bind_parameters(arg_types)
+    result = lowerer.lower_body(src.tree.body)
+    returns = lowerer.flatten_return(result, src.tree)
+    body = Block((), tuple(builder.ops), tuple(returns))
+    ir = Function(fn.__name__, tuple(params), body, src.loc(src.tree))
+    return Lowered(ir, isinstance(result, TupleVal), tuple(lowerer.sources))
+
+
+class _FunctionLowerer:
+    """Lowers one function body (the user's function or an inlined helper)."""
+
+    def __init__(self, src: FunctionSource, builder: Builder,
+                 call_stack: tuple[FunctionType, ...],
+                 sources: list[FunctionSource] | None = None) -> None:
+        self.src = src
+        self.b = builder
+        self.env: dict[str, FVal] = {}
+        self.params: set[str] = set()
+        self.call_stack = call_stack
+        self.sources = sources if sources is not None else [src]
+        fn = src.fn
+        self.closure: dict[str, Any] = {}
+        if fn.__closure__:
+            for name, cell in zip(fn.__code__.co_freevars, fn.__closure__, strict=True):
+                try:
+                    self.closure[name] = cell.cell_contents
+                except ValueError:
+                    pass
+
+    # ------------------------------------------------------------ errors
+    def error(self, node: ast.AST, message: str, hint: str | None = None) -> NoReturn:
+        raise UnsupportedSyntaxError(message, self.src.loc(node), hint)
+
+    # -------------------------------------------------------- parameters
+    def check_signature(self, node: ast.FunctionDef) -> list[ast.arg]:
+        a = node.args
+        if a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs:
+            self.error(node, "only plain positional parameters are supported",
+                       "remove *args, **kwargs, keyword-only and positional-only markers")
+        return a.args
+
+    def bind_parameters(self, arg_types: Sequence[Type]) -> list[Value]:
+        args = self.check_signature(self.src.tree)
+        if len(args) != len(arg_types):
+            self.error(self.src.tree, f"{self.src.fn.__name__} takes {len(args)} parameters, "
+                       f"specialized with {len(arg_types)} argument types")
+        values = []
+        for arg, t in zip(args, arg_types, strict=True):
+            v = Value(t, arg.arg)
+            self.env[arg.arg] = v
+            self.params.add(arg.arg)
+            values.append(v)
+        return values
+
+    # ------------------------------------------------------------ statements
+    def lower_body(self, stmts: list[ast.stmt]) -> FVal:
+        for k, stmt in enumerate(stmts):
+            with self.b.at(self.src.loc(stmt)):
+                if isinstance(stmt, ast.Return):
+                    if k != len(stmts) - 1:
+                        self.error(stmts[k + 1], "code after 'return' is unreachable")
+                    if stmt.value is None:
+                        self.error(stmt, "the function must return a value")
+                    return self.expr(stmt.value)
+                self.statement(stmt, first=(k == 0))
+        self.error(stmts[-1] if stmts else self.src.tree,
+                   "the function must end with a 'return' statement")
+
+    def statement(self, stmt: ast.stmt, first: bool) -> None:
+        if isinstance(stmt, ast.Assign):
+            value = self.expr(stmt.value)
+            for target in stmt.targets:
+                self.assign(target, value)
+        elif isinstance(stmt, ast.AnnAssign):
+            if stmt.value is None:
+                self.error(stmt, "an annotation without a value assigns nothing",
+                           "write 'name: type = value'")
+            self.assign(stmt.target, self.expr(stmt.value))
+        elif isinstance(stmt, ast.AugAssign):
+            if not isinstance(stmt.target, ast.Name):
+                self.assign(stmt.target, None, aug=stmt)
+                return
+            current = self.load_name(stmt.target)
+            value = self.binop(stmt.op, current, self.expr(stmt.value), stmt)
+            self.assign(stmt.target, value)
+        elif isinstance(stmt, ast.Expr):
+            if isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str):
+                return  # docstring or a bare string: no effect
+            if isinstance(stmt.value, ast.Call):
+                self.error(stmt, "a call whose result is discarded has no effect here",
+                           "symdiff functions are pure: assign the result or remove the call")
+            self.error(stmt, "an expression statement has no effect", "remove it")
+        elif isinstance(stmt, ast.Pass):
+            return
+        elif type(stmt) in _REFUSED_STMTS:
+            message, hint = _REFUSED_STMTS[type(stmt)]
+            self.error(stmt, message, hint)
+        else:
+            self.error(stmt, f"'{type(stmt).__name__}' statements are not supported")
+
+    def assign(self, target: ast.expr, value: FVal | None, aug: ast.AugAssign | None = None) -> None:
+        if isinstance(target, ast.Name):
+            if isinstance(value, Value):
+                value = self.b.rename(value, target.id)
+            self.env[target.id] = value
+            self.params.discard(target.id)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            if not isinstance(value, TupleVal):
+                self.error(target, "only tuples can be unpacked",
+                           "unpack the result of a tuple expression, x.shape or a helper that "
+                           "returns a tuple")
+            if any(isinstance(t, ast.Starred) for t in target.elts):
+                self.error(target, "starred unpacking is not supported")
+            if len(target.elts) != len(value.items):
+                self.error(target, f"cannot unpack {len(value.items)} values into "
+                           f"{len(target.elts)} names")
+            for t, v in zip(target.elts, value.items, strict=True):
+                self.assign(t, v)
+        elif isinstance(target, ast.Subscript):
+            base = target.value
+            if isinstance(base, ast.Name) and base.id in self.params:
+                self.error(target, f"writing into the argument array '{base.id}' is not allowed: "
+                           "symdiff functions are pure",
+                           f"copy it first: {base.id} = {base.id}.copy()")
+            self.error(target, "array element and slice writes are not supported yet",
+                       "build the array with np.where, arithmetic or concatenation")
+        elif isinstance(target, ast.Attribute):
+            self.error(target, "assigning to attributes is not supported")
+        else:
+            self.error(target, f"cannot assign to {type(target).__name__}")
+
+    def flatten_return(self, result: FVal, node: ast.AST) -> list[Value]:
+        if isinstance(result, Value):
+            return [result]
+        if isinstance(result, TupleVal):
+            out = []
+            for item in result.items:
+                if not isinstance(item, Value):
+                    self.error(node, "a returned tuple must hold numbers and arrays only")
+                out.append(item)
+            return out
+        self.error(node, f"cannot return a {_describe(result)}")
+
+    # ----------------------------------------------------------- expressions
+    def expr(self, node: ast.expr) -> FVal:
+        method = getattr(self, "expr_" + type(node).__name__, None)
+        if method is None:
+            self.refuse_expr(node)
+        with self.b.at(self.src.loc(node) if self.b.loc is None else self.b.loc):
+            return method(node)
+
+    def value(self, node: ast.expr) -> Value:
+        """Lower ``node`` and require an IR value (number or array)."""
+        v = self.expr(node)
+        return self.as_value(v, node)
+
+    def as_value(self, v: FVal, node: ast.AST) -> Value:
+        if isinstance(v, Value):
+            return v
+        self.error(node, f"expected a number or an array, found {_describe(v)}")
+
+    def refuse_expr(self, node: ast.expr) -> NoReturn:
+        refusals = {
+            ast.Lambda: ("lambda expressions are not supported", "define a helper with 'def'"),
+            ast.ListComp: ("list comprehensions are not supported", "use array operations"),
+            ast.SetComp: ("set comprehensions are not supported", None),
+            ast.DictComp: ("dict comprehensions are not supported", None),
+            ast.GeneratorExp: ("generator expressions are not supported", "use array operations"),
+            ast.Yield: ("'yield' is not supported", "return a value instead"),
+            ast.YieldFrom: ("'yield from' is not supported", "return a value instead"),
+            ast.Await: ("'await' is not supported", None),
+            ast.Dict: ("dictionaries are not supported", "pass arrays as separate arguments"),
+            ast.Set: ("sets are not supported", None),
+            ast.List: ("lists are not supported", "use np.zeros and array operations"),
+            ast.JoinedStr: ("strings are not supported in the computation", None),
+            ast.NamedExpr: ("':=' is not supported", "use a separate assignment"),
+            ast.Starred: ("starred expressions are not supported", None),
+        }
+        message, hint = refusals.get(type(node), (f"{type(node).__name__} expressions are not "
+                                                 "supported", None))
+        self.error(node, message, hint)
+
+    def expr_Constant(self, node: ast.Constant) -> FVal:
+        v = node.value
+        if v is None:
+            return NoneVal()
+        if isinstance(v, bool):
+            return self.b.const(v)
+        if isinstance(v, int):
+            return self.b.const(v)
+        if isinstance(v, float):
+            return self.b.const(v)
+        if isinstance(v, str):
+            self.error(node, "strings are not supported in the computation",
+                       "symdiff computes with numbers and float arrays only")
+        if v is Ellipsis:
+            self.error(node, "'...' (Ellipsis) is not supported", "write the slices out")
+        self.error(node, f"constants of type {type(v).__name__} are not supported")
+
+    def expr_Name(self, node: ast.Name) -> FVal:
+        return self.load_name(node)
+
+    def load_name(self, node: ast.Name) -> FVal:
+        name = node.id
+        if name in self.env:
+            v = self.env[name]
+            if v is None:
+                self.error(node, f"'{name}' is used before it is assigned")
+            return v
+        if name in self.closure:
+            return self.python_object(self.closure[name], node, name)
+        g = self.src.fn.__globals__
+        if name in g:
+            return self.python_object(g[name], node, name)
+        if hasattr(builtins, name):
+            return self.python_object(getattr(builtins, name), node, name)
+        self.error(node, f"name '{name}' is not defined")
+
+    def python_object(self, obj: Any, node: ast.AST, name: str) -> FVal:
+        """Turn a Python object found by name into a compile-time value."""
+        if isinstance(obj, ModuleType):
+            if obj is np:
+                return ModuleRef(obj, "numpy")
+            if obj is math:
+                return ModuleRef(obj, "math")
+            self.error(node, f"module '{obj.__name__}' is not supported",
+                       "use numpy (under any alias) or math")
+        if isinstance(obj, bool):
+            return self.b.const(obj)
+        if isinstance(obj, (int, np.integer)) and not isinstance(obj, bool):
+            return self.b.const(int(obj))
+        if isinstance(obj, (float, np.floating)):
+            return self.b.const(float(obj))
+        if isinstance(obj, FunctionType):
+            return FuncRef("user", obj.__name__, fn=obj)
+        if hasattr(obj, "__wrapped_symdiff__"):
+            return FuncRef("user", name, fn=obj.__wrapped_symdiff__)
+        known = library.identify(obj)
+        if known is not None:
+            return FuncRef(*known)
+        if isinstance(obj, np.ndarray):
+            self.error(node, f"'{name}' is a global array; symdiff reads only numbers from globals",
+                       "pass the array as an argument")
+        self.error(node, f"'{name}' ({type(obj).__name__}) is not something symdiff can use",
+                   "use numbers, arrays, numpy, math and your own functions")
+
+    def expr_Tuple(self, node: ast.Tuple) -> FVal:
+        return TupleVal(tuple(self.expr(e) for e in node.elts))
+
+    def expr_BinOp(self, node: ast.BinOp) -> FVal:
+        return self.binop(node.op, self.expr(node.left), self.expr(node.right), node)
+
+    def binop(self, op: ast.operator, left: FVal, right: FVal, node: ast.AST) -> Value:
+        name = _BINOPS.get(type(op))
+        if name is None:
+            self.error(node, f"the operator {type(op).__name__} is not supported")
+        x = self.as_value(left, node)
+        y = self.as_value(right, node)
+        if name == "matmul":
+            return self.typed(node, "matmul", x, y)
+        if name in ("floordiv", "mod") and (x.type.dtype == "f64" or y.type.dtype == "f64"):
+            self.error(node, f"'{'//' if name == 'floordiv' else '%'}' on floats is not "
+                       "differentiable", "use it on integers only")
+        return self.typed(node, name, x, y)
+
+    def typed(self, node: ast.AST, name: str, *args: Value, **attrs: Any) -> Value:
+        """Emit an op, turning a type-rule failure into a located error."""
+        try:
+            if name == "add":
+                return self.b.add(*args)
+            if name == "sub":
+                return self.b.sub(*args)
+            if name == "mul":
+                return self.b.mul(*args)
+            return self.b.op(name, *args, **attrs)
+        except TypeRuleError as e:
+            self.error(node, f"{name}: {e}")
+
+    def expr_UnaryOp(self, node: ast.UnaryOp) -> FVal:
+        x = self.value(node.operand)
+        if isinstance(node.op, ast.USub):
+            return self.b.neg(x)
+        if isinstance(node.op, ast.UAdd):
+            return x
+        if isinstance(node.op, ast.Not):
+            return self.b.op("not", self.condition(x, node.operand))
+        self.error(node, "the '~' operator is not supported", "use 'not' on conditions")
+
+    def condition(self, v: Value, node: ast.AST) -> Value:
+        """A boolean scalar for use as a condition (numbers test against zero)."""
+        if v.type.ndim != 0:
+            self.error(node, "the truth value of an array is ambiguous",
+                       "reduce it first, e.g. np.all(...) is not supported: compare scalars")
+        if v.type.dtype == "bool":
+            return v
+        return self.b.op("ne", v, self.b.const(0, Type(v.type.dtype)))
+
+    def expr_BoolOp(self, node: ast.BoolOp) -> FVal:
+        values = [self.value(v) for v in node.values]
+        for v, n in zip(values, node.values, strict=True):
+            if v.type != BOOL:
+                self.error(n, "'and'/'or' are supported on conditions (booleans) only",
+                           "compare explicitly, e.g. 'x > 0 and y > 0'")
+        result = values[0]
+        name = "and" if isinstance(node.op, ast.And) else "or"
+        for v in values[1:]:
+            result = self.b.op(name, result, v)
+        return result
+
+    def expr_Compare(self, node: ast.Compare) -> FVal:
+        left = self.value(node.left)
+        result: Value | None = None
+        for op, comparator in zip(node.ops, node.comparators, strict=True):
+            name = _CMPOPS.get(type(op))
+            if name is None:
+                self.error(node, f"the comparison {type(op).__name__} is not supported")
+            right = self.value(comparator)
+            c = self.typed(node, name, left, right)
+            result = c if result is None else self.b.op("and", result, c)
+            left = right
+        assert result is not None
+        return result
+
+    def expr_IfExp(self, node: ast.IfExp) -> FVal:
+        cond = self.condition(self.value(node.test), node.test)
+        with self.b.region() as then_ops:
+            then_v = self.value(node.body)
+        with self.b.region() as else_ops:
+            else_v = self.value(node.orelse)
+        if then_v.type.ndim != else_v.type.ndim:
+            self.error(node, "both branches of a conditional expression must have the same "
+                       "number of dimensions", "use np.where for elementwise choice")
+        dtype = promote(then_v.type.dtype, else_v.type.dtype)
+        target = Type(dtype, then_v.type.ndim)
+        with self.b.region(then_ops):
+            then_v = self.cast(then_v, target)
+        with self.b.region(else_ops):
+            else_v = self.cast(else_v, target)
+        (result,) = self.b.emit(
+            "if", [cond], regions=(Block((), tuple(then_ops), (then_v,)),
+                                   Block((), tuple(else_ops), (else_v,))),
+            result_types=(target,))
+        return result
+
+    def cast(self, v: Value, target: Type) -> Value:
+        if v.type == target:
+            return v
+        if target.dtype == "f64":
+            return self.b.to_float(v)
+        if target.dtype == "i64" and v.type.dtype == "bool":
+            return self.b.op("mul", v, self.b.const(1))
+        raise AssertionError(f"cannot cast {v.type} to {target}")
+
+    def expr_Attribute(self, node: ast.Attribute) -> FVal:
+        base = self.expr(node.value)
+        attr = node.attr
+        if isinstance(base, ModuleRef):
+            return self.module_attribute(base, attr, node)
+        if isinstance(base, Value):
+            return library.array_attribute(self, base, attr, node)
+        self.error(node, f"unknown attribute '{attr}' of {_describe(base)}")
+
+    def module_attribute(self, module: ModuleRef, attr: str, node: ast.AST) -> FVal:
+        if not hasattr(module.module, attr):
+            self.error(node, f"module '{module.module.__name__}' has no attribute '{attr}'")
+        obj = getattr(module.module, attr)
+        if isinstance(obj, ModuleType):
+            self.error(node, f"'{module.module.__name__}.{attr}' is not supported",
+                       "use the functions of numpy and math listed in docs/subset.md")
+        if obj is None:  # np.newaxis
+            return NoneVal()
+        if isinstance(obj, (float, int)) and not isinstance(obj, bool):
+            return self.b.const(obj)
+        known = library.identify(obj)
+        if known is None:
+            self.error(node, f"'{module.module.__name__}.{attr}' is not supported",
+                       "see docs/subset.md for the supported functions")
+        return FuncRef(*known)
+
+    def expr_Call(self, node: ast.Call) -> FVal:
+        callee = self.expr(node.func)
+        if not isinstance(callee, FuncRef):
+            self.error(node.func, f"{_describe(callee)} is not callable")
+        for kw in node.keywords:
+            if kw.arg is None:
+                self.error(node, "'**' arguments are not supported")
+        if any(isinstance(a, ast.Starred) for a in node.args):
+            self.error(node, "'*' arguments are not supported")
+        args = [self.expr(a) for a in node.args]
+        kwargs = {kw.arg: self.expr(kw.value) for kw in node.keywords if kw.arg is not None}
+        if callee.kind == "user":
+            assert callee.fn is not None
+            return self.call_user(callee.fn, args, kwargs, node)
+        return library.call(self, callee, args, kwargs, node)
+
+    def call_user(self, fn: FunctionType, args: list[FVal], kwargs: dict[str, FVal],
+                  node: ast.Call) -> FVal:
+        if fn in self.call_stack:
+            self.error(node, f"recursive call to '{fn.__name__}' is not supported",
+                       "write the recursion as a loop")
+        src = read_source(fn)
+        if src not in self.sources:
+            self.sources.append(src)
+        inner = _FunctionLowerer(src, self.b, self.call_stack + (fn,), self.sources)
+        params = inner.check_signature(src.tree)
+        names = [p.arg for p in params]
+        defaults = fn.__defaults__ or ()
+        bound: dict[str, FVal] = {}
+        if len(args) > len(names):
+            self.error(node, f"{fn.__name__}() takes {len(names)} arguments, got {len(args)}")
+        for name, a in zip(names, args, strict=False):
+            bound[name] = a
+        for key, v in kwargs.items():
+            if key not in names:
+                self.error(node, f"{fn.__name__}() has no parameter '{key}'")
+            if key in bound:
+                self.error(node, f"{fn.__name__}() got two values for '{key}'")
+            bound[key] = v
+        first_default = len(names) - len(defaults)
+        for k, name in enumerate(names):
+            if name not in bound:
+                if k < first_default:
+                    self.error(node, f"{fn.__name__}() is missing the argument '{name}'")
+                bound[name] = inner.python_object(defaults[k - first_default], node, name)
+        for name in names:
+            inner.env[name] = bound[name]
+            inner.params.add(name)
+        saved = self.b.loc
+        try:
+            return inner.lower_body(src.tree.body)
+        finally:
+            self.b.loc = saved
+
+    def expr_Subscript(self, node: ast.Subscript) -> FVal:
+        base = self.expr(node.value)
+        if isinstance(base, TupleVal):
+            index = self.static_int(self.expr(node.slice), node.slice)
+            if not -len(base.items) <= index < len(base.items):
+                self.error(node, f"tuple index {index} out of range")
+            return base.items[index]
+        x = self.as_value(base, node.value)
+        if x.type.ndim == 0:
+            self.error(node, "cannot index a scalar")
+        elts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        spec: list[Any] = []
+        operands: list[Value] = []
+        for e in elts:
+            if isinstance(e, ast.Slice):
+                parts = [e.lower, e.upper, e.step]
+                present = tuple(p is not None for p in parts)
+                spec.append(("s", *present))
+                for p in parts:
+                    if p is not None:
+                        operands.append(self.index_int(self.value(p), p))
+                continue
+            v = self.expr(e)
+            if isinstance(v, NoneVal):
+                spec.append("n")
+            elif isinstance(v, Value) and v.type.ndim == 0:
+                spec.append("i")
+                operands.append(self.index_int(v, e))
+            elif isinstance(v, Value) and v.type.ndim == 1 and v.type.dtype == "i64":
+                spec.append("a")
+                operands.append(v)
+            elif isinstance(v, Value) and v.type.dtype == "bool":
+                self.error(e, "boolean-mask indexing is not supported",
+                           "use np.where(mask, x, 0) instead")
+            else:
+                self.error(e, f"cannot index with {_describe(v)}",
+                           "indices are integers, slices, None or 1-D integer arrays")
+        return self.typed(node, "getitem", x, *operands, spec=tuple(spec))
+
+    def index_int(self, v: Value, node: ast.AST) -> Value:
+        if v.type != I64:
+            self.error(node, f"indices must be integers, not {v.type}")
+        return v
+
+    # -------------------------------------------------------- static values
+    def static_int(self, v: FVal, node: ast.AST) -> int:
+        c = const_value(v) if isinstance(v, Value) else None
+        if isinstance(v, Value) and v.type == I64 and c is not None:
+            return int(c)
+        if isinstance(v, Value):
+            producer = _negated_const(v)
+            if producer is not None:
+                return producer
+        self.error(node, "this must be an integer constant", "write a literal such as 0 or -1")
+
+    def static_bool(self, v: FVal, node: ast.AST) -> bool:
+        c = const_value(v) if isinstance(v, Value) else None
+        if c is None or not isinstance(c, (bool, int)):
+            self.error(node, "this must be True or False")
+        return bool(c)
+
+    def static_axes(self, v: FVal, ndim: int, node: ast.AST) -> tuple[int, ...] | None:
+        if isinstance(v, NoneVal):
+            return None
+        items = v.items if isinstance(v, TupleVal) else (v,)
+        axes = []
+        for item in items:
+            a = self.static_int(item, node)
+            if not -ndim <= a < ndim:
+                self.error(node, f"axis {a} is out of range for an array of {ndim} dimension(s)")
+            axes.append(a % ndim)
+        if len(set(axes)) != len(axes):
+            self.error(node, "repeated axis")
+        return tuple(sorted(axes))
+
+    def shape_values(self, v: FVal, node: ast.AST) -> list[Value]:
+        """A shape given as an int, a tuple of ints or ``x.shape``, as i64 scalars."""
+        items = v.items if isinstance(v, TupleVal) else (v,)
+        out = []
+        for item in items:
+            if not isinstance(item, Value) or item.type != I64:
+                self.error(node, f"shape entries must be integers, found {_describe(item)}")
+            out.append(item)
+        return out
+
+
+def _negated_const(v: Value) -> int | None:
+    from symdiff.ir.builder import defining_op
+    op = defining_op(v)
+    if op is not None and op.name == "neg":
+        c = const_value(op.args[0])
+        if isinstance(c, int) and not isinstance(c, bool):
+            return -c
+    return None
+
+
+def _describe(v: FVal | None) -> str:
+    if isinstance(v, Value):
+        return "a scalar" if v.type.ndim == 0 else f"an array ({v.type})"
+    if isinstance(v, TupleVal):
+        return "a tuple"
+    if isinstance(v, ModuleRef):
+        return f"the module '{v.module.__name__}'"
+    if isinstance(v, FuncRef):
+        return f"the function '{v.name}'"
+    if isinstance(v, NoneVal):
+        return "None"
+    if isinstance(v, SliceVal):
+        return "a slice"
+    return "nothing"
+
+
+_ = (F64,)

@@ -1,0 +1,501 @@
+"""Definitions of every primitive op: type rule, emission and SymPy form.
+
+Emitters return Python expression text. ``ctx.numba`` tells whether the target
+is Numba (some NumPy features go through generated helpers there, see
+`symdiff.backend.helpers`) or plain NumPy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from symdiff.backend import helpers
+from symdiff.ir import indexing
+from symdiff.ir.registry import OpDef, register
+from symdiff.ir.types import BOOL, F64, I64, Type, promote
+
+
+class TypeRuleError(ValueError):
+    """Arguments an op cannot accept; the frontend turns it into a located error."""
+
+
+# ----------------------------------------------------------------- type rules
+
+
+def _bcast_ndim(types: Sequence[Type]) -> int:
+    return max((t.ndim for t in types), default=0)
+
+
+def _arith(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    dtype = promote(*(t.dtype for t in types))
+    if dtype == "bool":
+        dtype = "i64"
+    return (Type(dtype, _bcast_ndim(types)),)
+
+
+def _float_result(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    return (Type("f64", _bcast_ndim(types)),)
+
+
+def _bool_result(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    return (Type("bool", _bcast_ndim(types)),)
+
+
+def _same(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    t = types[0]
+    return (t.with_dtype("i64") if t.dtype == "bool" else t,)
+
+
+def _like_first(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    return (types[0],)
+
+
+def _float_like_last(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    return (types[-1].with_dtype("f64"),)
+
+
+def _const_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    return (attrs["type"],)
+
+
+def _reduce_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    t = types[0]
+    axis = attrs.get("axis")
+    if t.ndim == 0:
+        raise TypeRuleError("reduction of a scalar")
+    n_red = t.ndim if axis is None else len(axis)
+    ndim = t.ndim if attrs.get("keepdims") else t.ndim - n_red
+    dtype = t.dtype
+    if attrs["kind"] == "mean":
+        dtype = "f64"
+    elif dtype == "bool" and attrs["kind"] in ("sum", "prod"):
+        dtype = "i64"
+    return (Type(dtype, ndim),)
+
+
+def _matmul_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    a, b = types
+    if a.ndim == 0 or b.ndim == 0:
+        raise TypeRuleError("matmul of a scalar; use '*'")
+    if a.ndim > 2 or b.ndim > 2:
+        raise TypeRuleError("matmul/dot of arrays with more than 2 dimensions is not supported")
+    ndim = {(2, 2): 2, (2, 1): 1, (1, 2): 1, (1, 1): 0}[(a.ndim, b.ndim)]
+    return (Type(promote(a.dtype, b.dtype, "i64"), ndim),)
+
+
+def _outer_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    a, b = types
+    if a.ndim != 1 or b.ndim != 1:
+        raise TypeRuleError("outer takes two 1-D arrays")
+    return (Type(promote(a.dtype, b.dtype, "i64"), 2),)
+
+
+def _transpose_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    axes = attrs["axes"]
+    if sorted(axes) != list(range(types[0].ndim)):
+        raise TypeRuleError(f"axes {axes} do not match an array of {types[0].ndim} dimensions")
+    return (types[0],)
+
+
+def _shape_args(types: Sequence[Type], start: int) -> int:
+    for t in types[start:]:
+        if t != I64:
+            raise TypeRuleError("shape entries must be integer scalars")
+    return len(types) - start
+
+
+def _reshape_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    return (types[0].with_ndim(_shape_args(types, 1)),)
+
+
+def _alloc_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    return (Type(attrs["dtype"], _shape_args(types, 0)),)
+
+
+def _full_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    if types[-1].ndim != 0:
+        raise TypeRuleError("the fill value of full must be a scalar")
+    dtype = types[-1].dtype if attrs.get("dtype") is None else attrs["dtype"]
+    return (Type(dtype, _shape_args(types[:-1], 0)),)
+
+
+def _alloc_like_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    dtype = attrs.get("dtype") or types[0].dtype
+    return (Type(dtype, types[0].ndim),)
+
+
+def _arange_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    if any(t.ndim for t in types):
+        raise TypeRuleError("arange takes scalars")
+    return (Type(promote("i64", *(t.dtype for t in types)), 1),)
+
+
+def _shape_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    if not 0 <= attrs["axis"] < types[0].ndim:
+        raise TypeRuleError(f"axis {attrs['axis']} out of range for {types[0].ndim} dimension(s)")
+    return (I64,)
+
+
+def _getitem_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    x = types[0]
+    spec = attrs["spec"]
+    for t, kind in zip(types[1:], _operand_kinds(spec), strict=True):
+        if kind == "a" and (t.dtype != "i64" or t.ndim != 1):
+            raise TypeRuleError("array indices must be 1-D integer arrays")
+        if kind != "a" and t != I64:
+            raise TypeRuleError("indices must be integers")
+    try:
+        ndim = indexing.result_ndim(spec, x.ndim)
+    except ValueError as e:
+        raise TypeRuleError(str(e)) from None
+    return (x.with_ndim(ndim),)
+
+
+def _operand_kinds(spec: tuple[Any, ...]) -> list[str]:
+    kinds: list[str] = []
+    for e in spec:
+        kinds.extend([e if e in ("i", "a") else "s"] * indexing.operand_count(e))
+    return kinds
+
+
+def _index_add_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    _getitem_type([types[0], *types[2:]], attrs)
+    return (types[0],)
+
+
+def _if_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    if types[0] != BOOL:
+        raise TypeRuleError("an if condition must be a boolean scalar")
+    return tuple(attrs["result_types"])
+
+
+def _where_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    c, a, b = types
+    return (Type(promote(a.dtype, b.dtype), _bcast_ndim(types)),)
+
+
+def _unbroadcast_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    g, like = types
+    if g.ndim < like.ndim:
+        raise TypeRuleError("unbroadcast to more dimensions")
+    return (like.with_dtype("f64"),)
+
+
+def _expand_dims_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    return (types[0].with_ndim(types[0].ndim + len(attrs["axis"])),)
+
+
+def _broadcast_like_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    return (types[1].with_dtype("f64"),)
+
+
+# ------------------------------------------------------------------ emitters
+
+
+def _infix(symbol: str):
+    def emit(ctx, op, a):
+        return f"{a[0]} {symbol} {a[1]}"
+    return emit
+
+
+def _emit_pow(op, a):
+    from symdiff.ir.builder import const_value
+    if const_value(op.args[1]) == 2 and op.args[1].type.dtype != "bool":
+        return f"{a[0]} * {a[0]}"
+    return f"{a[0]} ** {a[1]}"
+
+
+def _call(fn: str):
+    def emit(ctx, op, a):
+        return f"{fn}({', '.join(a)})"
+    return emit
+
+
+def _transcendental(func: str):
+    def emit(ctx, op, a):
+        x = op.args[0]
+        if ctx.numba and x.type.ndim > 0 and func in ctx.objmode_ufuncs:
+            name = ctx.helper(*helpers.ufunc_helper(func, x.type.ndim))
+            return f"{name}({a[0]})"
+        return f"np.{func}({a[0]})"
+    return emit
+
+
+def _emit_const(ctx, op, a):
+    v = op.attr("value")
+    if isinstance(v, bool):
+        return repr(v)
+    if isinstance(v, float):
+        if math.isinf(v):
+            return "np.inf" if v > 0 else "-np.inf"
+        if math.isnan(v):
+            return "np.nan"
+    return repr(v)
+
+
+def _emit_to_float(ctx, op, a):
+    if op.args[0].type.ndim == 0:
+        return f"float({a[0]})"
+    return f"{a[0]}.astype(np.float64)"
+
+
+def _emit_neg(ctx, op, a):
+    return f"-{a[0]}"
+
+
+def _emit_not(ctx, op, a):
+    return f"not {a[0]}" if op.args[0].type.ndim == 0 else f"~{a[0]}"
+
+
+def _emit_logical(symbol: str, ufunc: str):
+    def emit(ctx, op, a):
+        if all(v.type.ndim == 0 for v in op.args):
+            return f"{a[0]} {symbol} {a[1]}"
+        return f"np.{ufunc}({a[0]}, {a[1]})"
+    return emit
+
+
+def _emit_minmax(fn: str):
+    def emit(ctx, op, a):
+        if all(v.type.ndim == 0 for v in op.args):
+            return f"{fn}({a[0]}, {a[1]})"
+        return f"np.{fn}imum({a[0]}, {a[1]})"
+    return emit
+
+
+def _emit_where(ctx, op, a):
+    if all(v.type.ndim == 0 for v in op.args):
+        return f"{a[1]} if {a[0]} else {a[2]}"
+    return f"np.where({a[0]}, {a[1]}, {a[2]})"
+
+
+def _axis_text(axis: tuple[int, ...]) -> str:
+    return str(axis[0]) if len(axis) == 1 else str(tuple(axis))
+
+
+def _emit_reduce(ctx, op, a):
+    x = op.args[0]
+    kind, axis, keepdims = op.attr("kind"), op.attr("axis"), op.attr("keepdims")
+    if not ctx.numba:
+        parts = [a[0]]
+        if axis is not None:
+            parts.append(f"axis={_axis_text(axis)}")
+        if keepdims:
+            parts.append("keepdims=True")
+        return f"np.{kind}({', '.join(parts)})"
+    if axis is None or sorted(axis) == list(range(x.type.ndim)):
+        expr = f"np.{kind}({a[0]})"
+        if keepdims:
+            ones = ", ".join(["1"] * x.type.ndim)
+            expr = f"np.full(({ones},), {expr})"
+        return expr
+    if kind in ("sum", "mean"):
+        expr = a[0]
+        for ax in sorted(axis, reverse=True):
+            expr = f"np.sum({expr}, axis={ax})"
+        if kind == "mean":
+            count = " * ".join(f"{a[0]}.shape[{ax}]" for ax in axis)
+            expr = f"{expr} / ({count})"
+        if keepdims:
+            for ax in sorted(axis):
+                expr = f"np.expand_dims({expr}, {ax})"
+        return expr
+    name = ctx.helper(*helpers.reduce_helper(kind, x.type.ndim, tuple(sorted(axis)),
+                                             bool(keepdims), x.type.dtype))
+    return f"{name}({a[0]})"
+
+
+def _emit_matmul(ctx, op, a):
+    if ctx.numba:
+        return f"np.dot(_sd_contig({a[0]}), _sd_contig({a[1]}))"
+    return f"{a[0]} @ {a[1]}"
+
+
+def _emit_outer(ctx, op, a):
+    return f"np.outer({a[0]}, {a[1]})"
+
+
+def _emit_transpose(ctx, op, a):
+    axes = op.attr("axes")
+    if list(axes) == list(range(len(axes)))[::-1]:
+        return f"{a[0]}.T"
+    return f"np.transpose({a[0]}, {tuple(axes)})"
+
+
+def _shape_tuple(parts: Sequence[str]) -> str:
+    return "(" + "".join(p + ", " for p in parts) + ")"
+
+
+def _emit_reshape(ctx, op, a):
+    src = f"np.ascontiguousarray({a[0]})" if ctx.numba else a[0]
+    return f"{src}.reshape({_shape_tuple(a[1:])})"
+
+
+_NP_DTYPE = {"f64": "np.float64", "i64": "np.int64", "bool": "np.bool_"}
+
+
+def _emit_alloc(fn: str):
+    def emit(ctx, op, a):
+        return f"np.{fn}({_shape_tuple(a)}, dtype={_NP_DTYPE[op.attr('dtype')]})"
+    return emit
+
+
+def _emit_full(ctx, op, a):
+    return f"np.full({_shape_tuple(a[:-1])}, {a[-1]}, dtype={_NP_DTYPE[op.result.type.dtype]})"
+
+
+def _emit_alloc_like(fn: str):
+    def emit(ctx, op, a):
+        dtype = op.attr("dtype")
+        if dtype is None:
+            return f"np.{fn}({a[0]})"
+        return f"np.{fn}({a[0]}, dtype={_NP_DTYPE[dtype]})"
+    return emit
+
+
+def _emit_copy(ctx, op, a):
+    return f"{a[0]}.copy()"
+
+
+def _emit_arange(ctx, op, a):
+    return f"np.arange({', '.join(a)})"
+
+
+def _emit_shape(ctx, op, a):
+    return f"{a[0]}.shape[{op.attr('axis')}]"
+
+
+def _emit_getitem(ctx, op, a):
+    return f"{a[0]}[{indexing.format_index(op.attr('spec'), a[1:])}]"
+
+
+def _emit_index_add(ctx, op, a):
+    """Emitted as a statement by the backend (in place on a dead base); see `emit_index_add`."""
+    raise NotImplementedError
+
+
+def _emit_unbroadcast(ctx, op, a):
+    g, like = op.args
+    if not ctx.numba:
+        return f"_unbroadcast({a[0]}, {a[1]})"
+    name = ctx.helper(*helpers.unbroadcast_helper(g.type.ndim, like.type.ndim))
+    return f"{name}({a[0]}, {a[1]})"
+
+
+def _emit_expand_dims(ctx, op, a):
+    expr = a[0]
+    for ax in sorted(op.attr("axis")):
+        expr = f"np.expand_dims({expr}, {ax})"
+    return expr
+
+
+def _emit_broadcast_like(ctx, op, a):
+    if not ctx.numba:
+        return f"np.broadcast_to({a[0]}, np.shape({a[1]})).astype(np.float64)"
+    name = ctx.helper(*helpers.broadcast_like_helper(op.args[1].type.ndim))
+    return f"{name}({a[0]}, {a[1]})"
+
+
+def _emit_if(ctx, op, a):
+    raise NotImplementedError("if is emitted as a statement")
+
+
+# ------------------------------------------------------------- registrations
+
+
+def _sym_binary(fn):
+    return lambda sp, a, attrs: fn(sp, a[0], a[1])
+
+
+def _sym_unary(name):
+    return lambda sp, a, attrs: getattr(sp, name)(a[0])
+
+
+ELEMENTWISE_BINARY = {
+    "add": (_arith, _infix("+"), _sym_binary(lambda sp, x, y: x + y)),
+    "sub": (_arith, _infix("-"), _sym_binary(lambda sp, x, y: x - y)),
+    "mul": (_arith, _infix("*"), _sym_binary(lambda sp, x, y: x * y)),
+    "div": (_float_result, _infix("/"), _sym_binary(lambda sp, x, y: x / y)),
+    "pow": (_arith, lambda ctx, op, a: _emit_pow(op, a), _sym_binary(lambda sp, x, y: x**y)),
+    "maximum": (_arith, _emit_minmax("max"), _sym_binary(lambda sp, x, y: sp.Max(x, y))),
+    "minimum": (_arith, _emit_minmax("min"), _sym_binary(lambda sp, x, y: sp.Min(x, y))),
+}
+NONDIFF_BINARY = {
+    "floordiv": (_arith, _infix("//"), _sym_binary(lambda sp, x, y: sp.floor(x / y))),
+    "mod": (_arith, _infix("%"), _sym_binary(lambda sp, x, y: sp.Mod(x, y))),
+    "lt": (_bool_result, _infix("<"), _sym_binary(lambda sp, x, y: sp.Lt(x, y))),
+    "le": (_bool_result, _infix("<="), _sym_binary(lambda sp, x, y: sp.Le(x, y))),
+    "gt": (_bool_result, _infix(">"), _sym_binary(lambda sp, x, y: sp.Gt(x, y))),
+    "ge": (_bool_result, _infix(">="), _sym_binary(lambda sp, x, y: sp.Ge(x, y))),
+    "eq": (_bool_result, _infix("=="), _sym_binary(lambda sp, x, y: sp.Eq(x, y))),
+    "ne": (_bool_result, _infix("!="), _sym_binary(lambda sp, x, y: sp.Ne(x, y))),
+    "and": (_bool_result, _emit_logical("and", "logical_and"),
+            _sym_binary(lambda sp, x, y: sp.And(x, y))),
+    "or": (_bool_result, _emit_logical("or", "logical_or"),
+           _sym_binary(lambda sp, x, y: sp.Or(x, y))),
+}
+TRANSCENDENTAL = ("exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tan", "tanh", "arctan")
+_SYMPY_NAMES = {"log1p": None, "expm1": None, "arctan": "atan"}
+
+for _name, (_rule, _emit, _sym) in ELEMENTWISE_BINARY.items():
+    register(OpDef(_name, 2, _rule, _emit, _sym, elementwise=True))
+for _name, (_rule, _emit, _sym) in NONDIFF_BINARY.items():
+    register(OpDef(_name, 2, _rule, _emit, _sym, differentiable=False, elementwise=True))
+
+
+def _sym_transcendental(name: str):
+    if name == "log1p":
+        return lambda sp, a, attrs: sp.log(1 + a[0])
+    if name == "expm1":
+        return lambda sp, a, attrs: sp.exp(a[0]) - 1
+    return _sym_unary(_SYMPY_NAMES.get(name) or name)
+
+
+for _name in TRANSCENDENTAL:
+    register(OpDef(_name, 1, _float_result, _transcendental(_name), _sym_transcendental(_name),
+                   elementwise=True))
+
+register(OpDef("neg", 1, _same, _emit_neg, lambda sp, a, attrs: -a[0], elementwise=True))
+register(OpDef("abs", 1, _same, _call("np.abs"), _sym_unary("Abs"), elementwise=True))
+register(OpDef("sign", 1, _same, _call("np.sign"), _sym_unary("sign"), differentiable=False,
+               elementwise=True))
+register(OpDef("not", 1, _bool_result, _emit_not, lambda sp, a, attrs: sp.Not(a[0]),
+               differentiable=False, elementwise=True))
+register(OpDef("to_float", 1, _float_result, _emit_to_float, lambda sp, a, attrs: a[0],
+               elementwise=True,
+               doc="Convert an integer or boolean value to float64 (integer inputs carry no adjoint)."))
+register(OpDef("const", 0, _const_type, _emit_const,
+               lambda sp, a, attrs: sp.sympify(attrs["value"]), differentiable=False))
+register(OpDef("where", 3, _where_type, _emit_where,
+               lambda sp, a, attrs: sp.Piecewise((a[1], a[0]), (a[2], True)), elementwise=True))
+register(OpDef("reduce", 1, _reduce_type, _emit_reduce,
+               doc="sum/mean/max/min/prod over attr axis (None: all) with attr keepdims."))
+register(OpDef("matmul", 2, _matmul_type, _emit_matmul))
+register(OpDef("outer", 2, _outer_type, _emit_outer))
+register(OpDef("transpose", 1, _transpose_type, _emit_transpose))
+register(OpDef("reshape", None, _reshape_type, _emit_reshape))
+register(OpDef("zeros", None, _alloc_type, _emit_alloc("zeros"), differentiable=False))
+register(OpDef("ones", None, _alloc_type, _emit_alloc("ones"), differentiable=False))
+register(OpDef("empty", None, _alloc_type, _emit_alloc("empty"), differentiable=False))
+register(OpDef("full", None, _full_type, _emit_full))
+register(OpDef("zeros_like", 1, _alloc_like_type, _emit_alloc_like("zeros_like"),
+               differentiable=False))
+register(OpDef("ones_like", 1, _alloc_like_type, _emit_alloc_like("ones_like"),
+               differentiable=False))
+register(OpDef("copy", 1, _like_first, _emit_copy, lambda sp, a, attrs: a[0]))
+register(OpDef("arange", None, _arange_type, _emit_arange, differentiable=False))
+register(OpDef("shape", 1, _shape_type, _emit_shape, differentiable=False))
+register(OpDef("getitem", None, _getitem_type, _emit_getitem))
+register(OpDef("index_add", None, _index_add_type, _emit_index_add,
+               doc="acc with g added at index (duplicates accumulate); adjoint of getitem."))
+register(OpDef("unbroadcast", 2, _unbroadcast_type, _emit_unbroadcast,
+               doc="Sum g over the axes along which the second argument was broadcast."))
+register(OpDef("expand_dims", 1, _expand_dims_type, _emit_expand_dims))
+register(OpDef("broadcast_like", 2, _broadcast_like_type, _emit_broadcast_like,
+               doc="A new float array of the second argument's shape, broadcast from the first."))
+register(OpDef("if", 1, _if_type, _emit_if,
+               doc="Structured conditional: two regions yielding the results."))
+
+_ = (F64,)

@@ -1,0 +1,149 @@
+"""From a user function and argument kinds to a compiled callable.
+
+`build` runs the compiler (lower, differentiate, simplify); `compile_transform`
+adds the backend and the caches: an in-process table, then the disk cache,
+then a fresh build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FunctionType
+from typing import Any
+
+import symdiff
+from symdiff.backend import cache
+from symdiff.backend.emit import GeneratedModule, generate_module
+from symdiff.errors import SymdiffError
+from symdiff.frontend.keying import function_key
+from symdiff.frontend.lower import Lowered, lower
+from symdiff.ir.core import Block, Function
+from symdiff.ir.types import Type
+from symdiff.ir.verify import verify
+from symdiff.transforms.reverse import reverse
+from symdiff.transforms.simplify import simplify
+
+BACKENDS = ("numba", "python")
+VERIFY = True  # run the verifier after every pass (cheap; catches transform bugs early)
+
+
+@dataclass(frozen=True)
+class Transform:
+    """What to build: ``primal``, ``grad`` or ``value_and_grad`` w.r.t. ``argnums``.
+
+    ``tuple_grads`` gives a tuple of gradients even for one argnum (argnums
+    was given as a tuple).
+    """
+
+    kind: str
+    argnums: tuple[int, ...] = ()
+    tuple_grads: bool = False
+
+    @property
+    def tag(self) -> str:
+        nums = "".join(map(str, self.argnums))
+        return f"{self.kind}{nums}{'t' if self.tuple_grads else ''}"
+
+
+@dataclass(frozen=True)
+class Built:
+    lowered: Lowered
+    function: Function       # the final IR handed to the backend
+    returns: str             # how the entry's results are returned: "single", "tuple", ...
+
+
+def _checked(fn: Function) -> Function:
+    if VERIFY:
+        verify(fn)
+    return fn
+
+
+def build(fn: FunctionType, kinds: tuple[Type, ...], transform: Transform) -> Built:
+    lowered = lower(fn, kinds)
+    ir = _checked(lowered.function)
+    n_out = len(ir.returns)
+    if transform.kind == "primal":
+        final = _checked(simplify(ir))
+        return Built(lowered, final, "tuple" if lowered.returns_tuple else "single")
+    for k in transform.argnums:
+        if not -len(ir.params) <= k < len(ir.params):
+            raise SymdiffError(f"argnums {k} is out of range: {fn.__name__} has "
+                               f"{len(ir.params)} parameter(s)")
+    wrt = [k % len(ir.params) for k in transform.argnums]
+    grad = _checked(reverse(simplify(ir), wrt))
+    yields = grad.body.yields
+    values, grads = yields[:n_out], yields[n_out:]
+    keep = (*values, *grads) if transform.kind == "value_and_grad" else grads
+    trimmed = Function(grad.name, grad.params, Block((), grad.body.ops, tuple(keep)), grad.loc)
+    final = _checked(simplify(trimmed))
+    shape = "tuple" if transform.tuple_grads else "single"
+    if transform.kind == "value_and_grad":
+        shape = "value_" + shape
+    return Built(lowered, final, shape)
+
+
+def return_expression(shape: str, names: list[str]) -> str:
+    if shape == "single":
+        return names[0]
+    if shape == "tuple":
+        return "(" + "".join(n + ", " for n in names) + ")"
+    if shape == "value_single":
+        return f"{names[0]}, {names[1]}"
+    if shape == "value_tuple":
+        return f"{names[0]}, (" + "".join(n + ", " for n in names[1:]) + ")"
+    raise AssertionError(shape)
+
+
+def generate(built: Built, backend: str, header: str = "") -> GeneratedModule:
+    main_file = built.lowered.sources[0].file
+    return generate_module(built.function, numba=(backend == "numba"), header=header,
+                           main_file=main_file,
+                           return_expr=lambda names: return_expression(built.returns, names))
+
+
+def entry_key(fn: FunctionType, kinds: tuple[Type, ...], transform: Transform,
+              backend: str) -> str:
+    h = hashlib.sha256()
+    h.update(f"{symdiff.__version__}\0{backend}\0{transform}\0{kinds}\0".encode())
+    h.update(function_key(fn).encode())
+    return h.hexdigest()
+
+
+_LOADED: dict[str, Callable[..., Any]] = {}
+
+
+def compile_transform(fn: FunctionType, kinds: tuple[Type, ...], transform: Transform,
+                      backend: str) -> Callable[..., Any]:
+    """The compiled entry point; built at most once per process and once per cache."""
+    if backend not in BACKENDS:
+        raise SymdiffError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
+    key = entry_key(fn, kinds, transform, backend)
+    found = _LOADED.get(key)
+    if found is not None:
+        return found
+    path = cache.cache_dir() / f"{fn.__name__}_{transform.tag}_{backend}_{key[:24]}.py"
+    entry = None
+    if cache.read_valid(path) is not None:
+        try:
+            module = cache.import_file(path)
+            entry = getattr(module, _entry_name(fn, transform))
+        except Exception:
+            entry = None  # a damaged entry is rebuilt below
+    if entry is None:
+        built = build(fn, kinds, transform)
+        sig = ", ".join(str(k) for k in kinds)
+        header = (f"# Generated by symdiff {symdiff.__version__}: {transform.kind} of "
+                  f"{fn.__qualname__} ({fn.__code__.co_filename})\n"
+                  f"# argnums={transform.argnums} kinds=({sig}) backend={backend}\n")
+        module_src = generate(built, backend, header)
+        cache.write_atomic(path, cache.with_checksum(module_src.source))
+        module = cache.import_file(path)
+        entry = getattr(module, module_src.entry)
+    _LOADED[key] = entry
+    return entry
+
+
+def _entry_name(fn: FunctionType, transform: Transform) -> str:
+    return fn.__name__ if transform.kind == "primal" else f"{fn.__name__}_grad"

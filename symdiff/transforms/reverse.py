@@ -1,0 +1,183 @@
+"""Reverse-mode AD by source transformation of the IR.
+
+`reverse` turns a function into one that runs the primal ops, then an adjoint
+sweep over them in reverse order, and returns the primal outputs followed by
+the adjoints of the chosen parameters. Per-op derivative rules come from
+`symdiff.rules.vjp`; this module owns the sweep, the accumulation of adjoints
+(summing contributions, undoing broadcasting) and the structured ops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from symdiff.errors import SymdiffError
+from symdiff.ir.builder import Builder
+from symdiff.ir.clone import replay
+from symdiff.ir.core import Block, Function, Op, Value, free_values
+from symdiff.ir.types import F64
+from symdiff.transforms.activity import active_values
+from symdiff.transforms.shapes import ShapeClasses
+
+
+class NotDifferentiableError(SymdiffError):
+    """The requested derivative does not exist (integer input, non-scalar output...)."""
+
+
+class Adjoints:
+    """The adjoint of each active value, accumulated as contributions arrive.
+
+    The adjoint of a value has the value's shape. Rules hand contributions to
+    `add` (exact shape), `add_broadcast` (shape of a broadcast result, summed
+    back when needed) or `add_at` (a contribution to an indexed part).
+    """
+
+    def __init__(self, b: Builder, active: set[Value], shapes: ShapeClasses) -> None:
+        self.b = b
+        self.active = active
+        self.shapes = shapes
+        self.bars: dict[Value, Value] = {}
+
+    def needs(self, v: Value) -> bool:
+        return v in self.active
+
+    def add(self, x: Value, contribution: Value) -> None:
+        if x not in self.active:
+            return
+        contribution = self.b.rename(contribution, f"{x.name}_bar")
+        current = self.bars.get(x)
+        if current is None:
+            self.bars[x] = contribution
+        else:
+            self.bars[x] = self.b.rename(self.b.add(current, contribution), f"{x.name}_bar")
+
+    def add_broadcast(self, x: Value, contribution: Value, result: Value) -> None:
+        """Add a contribution shaped like ``result``, an elementwise result ``x`` broadcast into."""
+        if x not in self.active:
+            return
+        if contribution.type.ndim > x.type.ndim or not (
+                x.type.ndim == 0 or self.shapes.same(x, result)):
+            contribution = self.b.op("unbroadcast", contribution, x)
+        self.add(x, contribution)
+
+    def add_at(self, x: Value, g: Value, spec: tuple, index: Sequence[Value]) -> None:
+        """Add ``g`` into the part ``x[spec(index)]`` of x's adjoint."""
+        if x not in self.active:
+            return
+        base = self.bars.get(x)
+        if base is None:
+            base = self.b.op("zeros_like", x, dtype="f64")
+        self.bars[x] = self.b.rename(self.b.op("index_add", base, g, *index, spec=spec),
+                                     f"{x.name}_bar")
+
+    def zero(self, x: Value) -> Value:
+        if x.type.ndim == 0:
+            return self.b.scalar(0.0)
+        return self.b.op("zeros_like", x, dtype="f64")
+
+    def get_or_zero(self, x: Value) -> Value:
+        return self.bars[x] if x in self.bars else self.zero(x)
+
+
+def reverse(fn: Function, wrt: Sequence[int], *, seed_params: bool = False) -> Function:
+    """The adjoint function of ``fn`` with respect to the parameters at ``wrt``.
+
+    Without ``seed_params`` the function must return one float scalar, seeded
+    with 1. With it, one cotangent parameter per output is appended (for
+    vector-Jacobian products). The result returns ``(*outputs, *adjoints)``.
+    """
+    for k in wrt:
+        p = fn.params[k]
+        if p.type.dtype != "f64":
+            raise NotDifferentiableError(
+                f"cannot differentiate with respect to '{p.name}': it is {p.type}, and integer "
+                "and boolean arguments are not differentiable")
+    if not seed_params:
+        if len(fn.returns) != 1 or fn.returns[0].type != F64:
+            got = ", ".join(str(r.type) for r in fn.returns)
+            raise NotDifferentiableError(
+                f"grad needs a function returning one float scalar; {fn.name} returns ({got})",
+                ) from None
+    b = Builder()
+    b.loc = fn.loc
+    for op in fn.body.ops:
+        b.append(op)
+    wrt_params = [fn.params[k] for k in wrt]
+    active = active_values(fn, wrt_params, fn.returns)
+    adj = Adjoints(b, active, ShapeClasses().analyze(fn.body))
+    seeds: list[Value] = []
+    for out in fn.returns:
+        if seed_params:
+            seed = Value(out.type.with_dtype("f64"), f"{out.name}_bar")
+            seeds.append(seed)
+        else:
+            with b.at(fn.loc):
+                seed = b.scalar(1.0)
+        if out.type.dtype == "f64":
+            _seed(adj, out, seed)
+    sweep(b, fn.body.ops, adj)
+    grads = [adj.get_or_zero(p) if p in active else _zero_param(b, p) for p in wrt_params]
+    grads = [b.rename(g, f"{p.name}_bar") for g, p in zip(grads, wrt_params, strict=True)]
+    body = Block((), tuple(b.ops), (*fn.returns, *grads))
+    return Function(f"{fn.name}_grad", fn.params + tuple(seeds), body, fn.loc)
+
+
+def _seed(adj: Adjoints, out: Value, seed: Value) -> None:
+    if out in adj.active:
+        adj.add(out, seed)
+
+
+def _zero_param(b: Builder, p: Value) -> Value:
+    if p.type.ndim == 0:
+        return b.scalar(0.0)
+    return b.op("zeros_like", p, dtype="f64")
+
+
+def sweep(b: Builder, ops: Sequence[Op], adj: Adjoints) -> None:
+    """Emit the adjoints of ``ops`` (already executed) in reverse order."""
+    from symdiff.rules.vjp import VJP_RULES
+    for op in reversed(ops):
+        gs = tuple(adj.bars.get(r) for r in op.results)
+        if all(g is None for g in gs):
+            continue
+        if not any(adj.needs(a) for a in op.args) and not op.regions:
+            continue
+        rule = VJP_RULES.get(op.name)
+        if rule is None:
+            raise NotDifferentiableError(f"no derivative rule for op '{op.name}'")
+        with b.at(op.loc):
+            rule(adj, op, gs)
+
+
+def reverse_if(adj: Adjoints, op: Op, gs: tuple[Value | None, ...]) -> None:
+    """Adjoint of a structured ``if``: an ``if`` on the same condition.
+
+    Each branch recomputes its primal ops (values inside a region are not
+    visible outside it), runs the adjoint sweep of that region seeded with the
+    incoming adjoints of the op's results, and yields the adjoints of the
+    active values it reads from outside. Those are then accumulated.
+    """
+    b = adj.b
+    outer = [v for region in op.regions for v in free_values(region)]
+    needed = list(dict.fromkeys(v for v in outer if adj.needs(v)))
+    if not needed:
+        return
+    regions = []
+    for region in op.regions:
+        with b.region() as ops:
+            mapping: dict[Value, Value] = {}
+            replay(b, region.ops, mapping)
+            inner = Adjoints(b, adj.active | {mapping[v] for v in adj.active if v in mapping},
+                             adj.shapes)
+            for k, g in enumerate(gs):
+                if g is not None:
+                    y = mapping.get(region.yields[k], region.yields[k])
+                    inner.add(y, g)
+            sweep(b, [o for o in ops], inner)
+            yields = tuple(inner.get_or_zero(v) for v in needed)
+        regions.append(Block((), tuple(ops), yields))
+    results = b.emit("if", [op.args[0]], regions=tuple(regions),
+                     names=[f"{v.name}_bar" for v in needed],
+                     result_types=tuple(v.type.with_dtype("f64") for v in needed))
+    for v, contribution in zip(needed, results, strict=True):
+        adj.add(v, contribution)

@@ -1,0 +1,110 @@
+"""Clean-up passes: common-subexpression elimination and dead-code elimination.
+
+Both keep the IR's meaning exactly: CSE merges pure ops with equal names,
+arguments and attributes (scoped, so a value defined in one region is never
+reused outside it); DCE drops pure ops whose results nobody reads and unused
+results of ``if`` ops.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from symdiff.ir.core import Block, Function, Op, Value
+from symdiff.ir.registry import lookup
+
+# Ops that allocate a buffer the backend may later write in place: merging two
+# of them would make two logical arrays share storage.
+_NO_CSE = {"zeros", "ones", "empty", "zeros_like", "ones_like", "copy", "full", "index_add",
+           "broadcast_like"}
+
+
+def simplify(fn: Function) -> Function:
+    fn = cse(fn)
+    return dce(fn)
+
+
+# ------------------------------------------------------------------- CSE
+
+
+def cse(fn: Function) -> Function:
+    rename: dict[Value, Value] = {}
+    body = _cse_block(fn.body, [{}], rename)
+    return Function(fn.name, fn.params, body, fn.loc)
+
+
+def _key(op: Op, rename: dict[Value, Value]) -> Any:
+    attrs = tuple((k, repr(v) if k == "value" else v) for k, v in op.attrs)
+    return (op.name, tuple(id(rename.get(a, a)) for a in op.args), attrs)
+
+
+def _cse_block(block: Block, scopes: list[dict[Any, Op]], rename: dict[Value, Value]) -> Block:
+    table: dict[Any, Op] = {}
+    scopes = [*scopes, table]
+    ops: list[Op] = []
+    for op in block.ops:
+        args = tuple(rename.get(a, a) for a in op.args)
+        regions = tuple(_cse_block(r, scopes, rename) for r in op.regions)
+        if args != op.args or regions != op.regions:
+            op = Op(op.name, args, op.results, op.attrs, regions, op.loc)
+        if not op.regions and lookup(op.name).pure and op.name not in _NO_CSE:
+            key = _key(op, rename)
+            found = next((s[key] for s in reversed(scopes) if key in s), None)
+            if found is not None:
+                for old, new in zip(op.results, found.results, strict=True):
+                    rename[old] = new
+                continue
+            table[key] = op
+        ops.append(op)
+    return Block(block.params, tuple(ops), tuple(rename.get(y, y) for y in block.yields))
+
+
+# ------------------------------------------------------------------- DCE
+
+
+def dce(fn: Function) -> Function:
+    body = _dce_block(fn.body, set())
+    return Function(fn.name, fn.params, body, fn.loc)
+
+
+def _dce_block(block: Block, live_after: set[Value]) -> Block:
+    live = set(live_after) | set(block.yields)
+    kept: list[Op] = []
+    for op in reversed(block.ops):
+        used = [k for k, r in enumerate(op.results) if r in live]
+        if not used and lookup(op.name).pure:
+            continue
+        if op.regions and len(used) < len(op.results):
+            op = _prune_results(op, used)
+        if op.regions:
+            regions = tuple(_dce_block(r, live) for r in op.regions)
+            op = Op(op.name, op.args, op.results, op.attrs, regions, op.loc)
+            for r in regions:
+                live.update(_reads(r))
+        live.update(op.args)
+        kept.append(op)
+    kept.reverse()
+    return Block(block.params, tuple(kept), block.yields)
+
+
+def _prune_results(op: Op, used: list[int]) -> Op:
+    regions = tuple(Block(r.params, r.ops, tuple(r.yields[k] for k in used)) for r in op.regions)
+    results = tuple(op.results[k] for k in used)
+    attrs = tuple((k, tuple(v[i] for i in used) if k == "result_types" else v)
+                  for k, v in op.attrs)
+    return Op(op.name, op.args, results, attrs, regions, op.loc)
+
+
+def _reads(block: Block) -> set[Value]:
+    reads: set[Value] = set(block.yields)
+    for op in block.walk():
+        reads.update(op.args)
+    for op in block.walk():
+        for r in op.regions:
+            reads.update(r.yields)
+    return reads
+
+
+def count_ops(fn: Function) -> int:
+    """Number of ops (nested regions included), constants excluded."""
+    return sum(1 for op in fn.body.walk() if op.name != "const")
