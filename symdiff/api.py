@@ -63,18 +63,25 @@ class Compiled:
 
     def _first_call(self, args: Sequence[Any]) -> Any:
         fn = self.__wrapped_symdiff__
-        full = bind_arguments(fn, args)
+        full = _scalarize(bind_arguments(fn, args))
         kinds = kinds_of(fn, full)
         entry = compile_transform(fn, kinds, self.transform, self.backend)
         try:
-            result = entry(*full)
+            try:
+                result = entry(*full)
+            except Exception as e:
+                if not _from_numba_cache(e):
+                    raise
+                # A damaged machine-code cache: discard it and compile again.
+                entry = compile_transform(fn, kinds, self.transform, self.backend, repair=True)
+                result = entry(*full)
         except Exception as e:
             if _is_numba_error(e):
                 raise CompileError(
                     f"Numba could not compile the code symdiff generated for {fn.__name__} "
                     f"(a bug in symdiff; please report it with this message):\n{e}") from None
             raise
-        if len(full) == len(args):
+        if len(full) == len(args) and all(a is b for a, b in zip(full, args, strict=True)):
             self._table[tuple([_fast_key(a) for a in args])] = entry
         return result
 
@@ -87,6 +94,23 @@ class Compiled:
     def __repr__(self) -> str:
         nums = f", argnums={self.transform.argnums}" if self.transform.argnums else ""
         return f"<symdiff.{self.transform.kind}({self.__wrapped_symdiff__.__qualname__}{nums})>"
+
+
+def _scalarize(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """0-d arrays become Python scalars (the IR treats them as scalars)."""
+    if not any(type(a) is _ndarray and a.ndim == 0 for a in args):
+        return args
+    return tuple(a.item() if type(a) is _ndarray and a.ndim == 0 else a for a in args)
+
+
+def _from_numba_cache(e: BaseException) -> bool:
+    tb = e.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith(("numba/core/caching.py",
+                                                     "numba\\core\\caching.py")):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _is_numba_error(e: Exception) -> bool:

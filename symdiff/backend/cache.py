@@ -66,8 +66,22 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def purge_machine_code(path: Path) -> None:
+    """Delete Numba's cache files (index and code) for the generated module at ``path``."""
+    for f in (path.parent / "__pycache__").glob(f"{path.stem}.*.nb*"):
+        try:
+            f.unlink()
+        except OSError:
+            pass
+
+
+_imports = 0
+
+
 def import_file(path: Path) -> ModuleType:
-    name = f"symdiff_generated_{path.stem}"
+    global _imports
+    _imports += 1
+    name = f"symdiff_generated_{path.stem}_{_imports}"
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -82,6 +82,11 @@ def unbroadcast_helper(g_ndim: int, ndim: int) -> tuple[str, str]:
         lines.append("    return np.sum(g)")
         return name, "\n".join(lines) + "\n"
     lines.append("    r = np.ascontiguousarray(g)")
+    if ndim == 1:
+        lines.append("    if like.shape[0] == 1 and r.shape[0] != 1:")
+        lines.append("        r = np.full((1,), np.sum(r))")
+        lines.append("    return r")
+        return name, "\n".join(lines) + "\n"
     for k in range(ndim):
         lines.append(f"    if like.shape[{k}] == 1 and r.shape[{k}] != 1:")
         lines.append(f"        r = np.expand_dims(np.sum(r, axis={k}), {k})")

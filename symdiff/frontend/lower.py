@@ -314,6 +314,9 @@ class _FunctionLowerer:
         known = library.identify(obj)
         if known is not None:
             return FuncRef(*known)
+        builtin_hint = _BUILTIN_HINTS.get(id(obj))
+        if builtin_hint is not None:
+            self.error(node, f"the builtin '{name}' is not supported", builtin_hint)
         if isinstance(obj, np.ndarray):
             self.error(node, f"'{name}' is a global array; symdiff reads only numbers from globals",
                        "pass the array as an argument")
@@ -591,6 +594,16 @@ class _FunctionLowerer:
                 self.error(node, f"shape entries must be integers, found {_describe(item)}")
             out.append(item)
         return out
+
+
+_BUILTIN_HINTS = {id(k): v for k, v in {
+    builtins.sum: "use np.sum(x) (or np.sum(x, axis=...))",
+    builtins.print: "symdiff functions are pure: remove the print",
+    builtins.round: "rounding is not differentiable; not supported",
+    builtins.pow: "use x ** y",
+    builtins.range: "loops are not supported yet",
+    builtins.isinstance: "symdiff specializes on argument kinds; write one function per kind",
+}.items()}
 
 
 def _negated_const(v: Value) -> int | None:

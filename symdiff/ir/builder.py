@@ -12,12 +12,11 @@ import weakref
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import Any
 
 from symdiff.errors import Loc
 from symdiff.ir import ops as _ops  # noqa: F401  (registers the ops)
-from symdiff.ir.core import Block, Op, Value
+from symdiff.ir.core import Block, Op, Value, set_hint
 from symdiff.ir.registry import lookup
 from symdiff.ir.types import BOOL, F64, I64, Type
 
@@ -71,27 +70,12 @@ class Builder:
         return results
 
     def rename(self, v: Value, hint: str) -> Value:
-        """Return ``v`` renamed ``hint`` when that is safe, else ``v`` itself.
+        """Name ``v`` ``hint`` unless it already has a name (used on assignment).
 
-        Used on assignment (``z = a * b`` names the product ``z``). Only an
-        unnamed value (hint ``t``) defined as the sole result of one of the last
-        few ops of the current block, and read by none of the ops after it, is
-        renamed: the defining op is replaced by one with a fresh result.
+        ``z = a * b`` names the product ``z``; a value already named (a
+        parameter, an earlier assignment) keeps its name. Returns ``v``.
         """
-        if v.name != "t":
-            return v
-        ops = self.ops
-        for k in range(len(ops) - 1, max(-1, len(ops) - 9), -1):
-            if ops[k].results == (v,):
-                later = ops[k + 1:]
-                if any(v in o.args for o in later) or any(
-                        v in inner.args or v in region.yields
-                        for o in later for region in o.regions for inner in region.walk()):
-                    return v
-                new = Value(v.type, hint)
-                ops[k] = replace(ops[k], results=(new,))
-                _definitions[new] = ops[k]
-                return new
+        set_hint(v, hint)
         return v
 
     def op(self, name: str, *args: Value, name_hint: str | None = None, **attrs: Any) -> Value:
@@ -177,4 +161,4 @@ def _keeps_type(x: Value, c: Value, op: str) -> bool:
 
 
 def _default_hint(name: str, args: Sequence[Value]) -> str:
-    return "t"
+    return ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from symdiff.ir.builder import Builder
-from symdiff.ir.core import Block, Op, Value
+from symdiff.ir.core import Block, Op, Value, hint, set_hint
 
 
 def clone_block(block: Block, mapping: dict[Value, Value]) -> Block:
@@ -31,6 +31,8 @@ def replay(b: Builder, ops: Iterable[Op], mapping: dict[Value, Value]) -> None:
 
 def _fresh(v: Value, mapping: dict[Value, Value]) -> Value:
     new = Value(v.type, v.name)
+    if v.name == "" and hint(v) != "tmp":
+        set_hint(new, hint(v))
     mapping[v] = new
     return new
 

@@ -9,6 +9,7 @@ before the op in an enclosing block. A block ends by yielding values to its op.
 from __future__ import annotations
 
 import itertools
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,16 +24,31 @@ _ids = itertools.count()
 class Value:
     """An SSA value. Identity is the value: two distinct objects are two values.
 
-    ``name`` is a hint from user source (``w``) or from a transform (``w_bar``);
-    printers make hints unique.
+    ``name`` is a hint from user source (``w``) or from a transform (``w_bar``),
+    empty for an unnamed temporary; printers make hints unique.
     """
 
     type: Type
-    name: str = "t"
+    name: str = ""
     id: int = field(default_factory=lambda: next(_ids))
 
     def __repr__(self) -> str:
         return f"<{self.name}#{self.id}: {self.type}>"
+
+
+_hints: weakref.WeakKeyDictionary[Value, str] = weakref.WeakKeyDictionary()
+
+
+def hint(v: Value) -> str:
+    """The value's display name: a later-given name (see `set_hint`), its creation hint,
+    or ``tmp`` for an unnamed temporary."""
+    return _hints.get(v, v.name) or "tmp"
+
+
+def set_hint(v: Value, name: str) -> None:
+    """Name an unnamed value (empty creation hint) once; named values keep their name."""
+    if not v.name and v not in _hints:
+        _hints[v] = name
 
 
 @dataclass(frozen=True)

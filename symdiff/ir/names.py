@@ -5,7 +5,7 @@ from __future__ import annotations
 import keyword
 import re
 
-from symdiff.ir.core import Function, Value
+from symdiff.ir.core import Function, Value, hint
 
 _RESERVED = {"np", "numba", "math", "range", "len", "float", "int", "min", "max", "abs", "not"}
 
@@ -23,7 +23,7 @@ def assign_names(fn: Function, reserved: set[str] | None = None) -> dict[Value, 
     def name(v: Value) -> None:
         if v in names:
             return
-        base = re.sub(r"\W", "_", v.name) or "t"
+        base = re.sub(r"\W", "_", hint(v)) or "tmp"
         if base[0].isdigit() or keyword.iskeyword(base):
             base = "_" + base
         candidate = base

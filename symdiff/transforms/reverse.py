@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from symdiff.errors import SymdiffError
 from symdiff.ir.builder import Builder
 from symdiff.ir.clone import replay
-from symdiff.ir.core import Block, Function, Op, Value, free_values
+from symdiff.ir.core import Block, Function, Op, Value, free_values, hint
 from symdiff.ir.types import F64
 from symdiff.transforms.activity import active_values
 from symdiff.transforms.shapes import ShapeClasses
@@ -44,12 +44,12 @@ class Adjoints:
     def add(self, x: Value, contribution: Value) -> None:
         if x not in self.active:
             return
-        contribution = self.b.rename(contribution, f"{x.name}_bar")
+        contribution = self.b.rename(contribution, f"{hint(x)}_bar")
         current = self.bars.get(x)
         if current is None:
             self.bars[x] = contribution
         else:
-            self.bars[x] = self.b.rename(self.b.add(current, contribution), f"{x.name}_bar")
+            self.bars[x] = self.b.rename(self.b.add(current, contribution), f"{hint(x)}_bar")
 
     def add_broadcast(self, x: Value, contribution: Value, result: Value) -> None:
         """Add a contribution shaped like ``result``, an elementwise result ``x`` broadcast into."""
@@ -68,7 +68,7 @@ class Adjoints:
         if base is None:
             base = self.b.op("zeros_like", x, dtype="f64")
         self.bars[x] = self.b.rename(self.b.op("index_add", base, g, *index, spec=spec),
-                                     f"{x.name}_bar")
+                                     f"{hint(x)}_bar")
 
     def zero(self, x: Value) -> Value:
         if x.type.ndim == 0:
@@ -108,7 +108,7 @@ def reverse(fn: Function, wrt: Sequence[int], *, seed_params: bool = False) -> F
     seeds: list[Value] = []
     for out in fn.returns:
         if seed_params:
-            seed = Value(out.type.with_dtype("f64"), f"{out.name}_bar")
+            seed = Value(out.type.with_dtype("f64"), f"{hint(out)}_bar")
             seeds.append(seed)
         else:
             with b.at(fn.loc):
@@ -117,7 +117,7 @@ def reverse(fn: Function, wrt: Sequence[int], *, seed_params: bool = False) -> F
             _seed(adj, out, seed)
     sweep(b, fn.body.ops, adj)
     grads = [adj.get_or_zero(p) if p in active else _zero_param(b, p) for p in wrt_params]
-    grads = [b.rename(g, f"{p.name}_bar") for g, p in zip(grads, wrt_params, strict=True)]
+    grads = [b.rename(g, f"{hint(p)}_bar") for g, p in zip(grads, wrt_params, strict=True)]
     body = Block((), tuple(b.ops), (*fn.returns, *grads))
     return Function(f"{fn.name}_grad", fn.params + tuple(seeds), body, fn.loc)
 
@@ -177,7 +177,7 @@ def reverse_if(adj: Adjoints, op: Op, gs: tuple[Value | None, ...]) -> None:
             yields = tuple(inner.get_or_zero(v) for v in needed)
         regions.append(Block((), tuple(ops), yields))
     results = b.emit("if", [op.args[0]], regions=tuple(regions),
-                     names=[f"{v.name}_bar" for v in needed],
+                     names=[f"{hint(v)}_bar" for v in needed],
                      result_types=tuple(v.type.with_dtype("f64") for v in needed))
     for v, contribution in zip(needed, results, strict=True):
         adj.add(v, contribution)

@@ -1,0 +1,366 @@
+"""The ``symdiff`` command.
+
+``symdiff show-ir FILE::FUNC --stage {ast,ir,grad,python,numpy}`` prints one
+stage of the pipeline for a function defined in a Python file. The parser is
+built with sub-commands so that others (``swell``, ``check``) can join it.
+
+`main` returns the exit status: 0 success, 1 an error symdiff reports about the
+user's code (message on stderr, no traceback), 2 a usage error (bad arguments,
+missing file or function).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import keyword
+import os
+import re
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import FunctionType, ModuleType, TracebackType
+from typing import Any, TextIO
+
+import symdiff
+from symdiff.api import STAGES
+from symdiff.errors import SymdiffError, UnsupportedSyntaxError
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A command line that cannot be acted on; exit status 2."""
+
+
+# --------------------------------------------------------------------------- help texts
+
+DESCRIPTION = """\
+symdiff: a differentiation compiler for numeric Python.
+
+symdiff reads a function's source, lowers it to a typed SSA IR, differentiates
+the IR by source transformation and emits readable Python that Numba compiles.
+Every stage of that pipeline can be printed with `symdiff show-ir`."""
+
+MAIN_EPILOG = """\
+examples:
+  symdiff show-ir model.py::loss --stage grad
+  symdiff show-ir --help        (stages, --sig syntax, more examples)"""
+
+SHOW_IR_DESCRIPTION = """\
+Print one stage of the symdiff pipeline for the function FUNC defined in FILE.
+
+stages (--stage), in pipeline order:
+  ast      the parsed Python source of FUNC (ast.dump)
+  ir       typed SSA IR of FUNC, simplified (the default)
+  grad     the reverse-mode derivative, as IR: the adjoint of `w` is `w_bar`
+  python   the generated Python module that Numba compiles (@numba.njit);
+           '# line N: <source>' comments tie it to your code
+  numpy    the generated module of the plain-NumPy backend
+
+  Stages after `ast` specialize FUNC on the kind of each argument; stages
+  grad, python and numpy differentiate with respect to --wrt (default: the
+  first parameter). Nothing is compiled: python and numpy only print source.
+
+argument kinds (--sig):
+  f64, i64, bool          scalars (float, int, bool; `float` and `int` work too)
+  f64[:], f64[:,:], ...   float64 arrays of 1, 2, ... dimensions (i64[:] etc.)
+
+  Give them as a comma-separated list, by parameter name or in order:
+    --sig "x=f64[:], W=f64[:,:], n=i64"
+    --sig "f64[:], f64[:,:], i64"          (positional)
+    --sig "n=i64"                          (the others from annotations)
+  Parameters that --sig does not name take their kind from annotations:
+    def loss(w: "f64[:]", X: "f64[:,:]", n: int, t: float): ..."""
+
+SHOW_IR_EPILOG = """\
+examples:
+  symdiff show-ir model.py::loss
+  symdiff show-ir model.py::loss --stage grad --wrt w,b \\
+      --sig "w=f64[:], b=f64, X=f64[:,:], y=f64[:]"
+  symdiff show-ir model.py::loss --stage python --wrt 0 --color never > loss_grad.py
+
+exit status: 0 success, 1 symdiff refused or failed on the code (message on
+stderr, with file:line:col), 2 usage error (bad FILE::FUNC, missing file or
+function)."""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=28)
+
+    def _format_action(self, action: argparse.Action) -> str:
+        text = super()._format_action(action)
+        if action.nargs == argparse.PARSER:  # list the commands without a "COMMAND" line
+            text = text.split("\n", 1)[1]
+        return text
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are exceptions, so `main` can return a status."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        raise UsageError(f"{self.prog}: error: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="symdiff", description=DESCRIPTION, epilog=MAIN_EPILOG,
+                     formatter_class=_Formatter)
+    parser.add_argument("--version", action="version",
+                        version=f"symdiff {symdiff.__version__}")
+    commands = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND",
+                                     parser_class=_Parser)
+
+    show = commands.add_parser(
+        "show-ir", help="print a stage of the pipeline (ast, ir, grad, python, numpy)",
+        description=SHOW_IR_DESCRIPTION, epilog=SHOW_IR_EPILOG, formatter_class=_Formatter)
+    show.add_argument("target", metavar="FILE::FUNC",
+                      help="a Python file and the name of a function in it, e.g. model.py::loss")
+    show.add_argument("--stage", choices=STAGES, default="ir",
+                      help="which stage to print (default: ir)")
+    show.add_argument("--wrt", metavar="NAME[,NAME]", default=None,
+                      help="parameters to differentiate with respect to, by name or position "
+                           "(e.g. w,b or 0,1; default: the first)")
+    show.add_argument("--sig", metavar="KINDS", default=None,
+                      help='argument kinds, e.g. "x=f64[:], W=f64[:,:], n=i64" (default: '
+                           "from annotations)")
+    show.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                      help="syntax-highlight the output (auto: when stdout is a terminal "
+                           "and NO_COLOR is unset)")
+    show.set_defaults(run=_run_show_ir)
+    # Future sub-commands (swell, check) are added to `commands` the same way.
+    return parser
+
+
+# --------------------------------------------------------------------------- entry point
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``symdiff`` command; returns the exit status."""
+    parser = build_parser()
+    try:
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as e:  # --help and --version
+            return e.code if isinstance(e.code, int) else EXIT_OK
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        return args.run(args)
+    except UsageError as e:
+        print(e, file=sys.stderr)
+        return EXIT_USAGE
+    except UnsupportedSyntaxError as e:
+        print(e, file=sys.stderr)  # the message starts with file:line:col
+        return EXIT_ERROR
+    except SymdiffError as e:
+        print(f"symdiff: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `symdiff show-ir ... | head`
+        _silence_stdout()
+        return EXIT_OK
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+# --------------------------------------------------------------------------- show-ir
+
+def _run_show_ir(args: argparse.Namespace) -> int:
+    fn = load_target(args.target)
+    wrt = parse_wrt(args.wrt)
+    if wrt is not None and args.stage in ("ast", "ir"):
+        print(f"symdiff: note: --wrt has no effect on stage {args.stage}", file=sys.stderr)
+    text = symdiff.show_ir(fn, args.stage, wrt=0 if wrt is None else wrt, signature=args.sig)
+    if not text.endswith("\n"):
+        text += "\n"
+    if use_color(args.color, sys.stdout):
+        text = highlight(text)
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    return EXIT_OK
+
+
+def parse_wrt(text: str | None) -> int | str | tuple[int | str, ...] | None:
+    """``"w"`` -> ``"w"``, ``"0"`` -> ``0``, ``"w,1"`` -> ``("w", 1)``."""
+    if text is None:
+        return None
+    items: list[int | str] = []
+    for part in text.split(","):
+        part = part.strip()
+        if re.fullmatch(r"-?\d+", part):
+            items.append(int(part))
+        elif part.isidentifier():
+            items.append(part)
+        else:
+            raise UsageError(f"symdiff show-ir: error: --wrt takes parameter names or positions "
+                             f"separated by commas, e.g. --wrt w,b or --wrt 0,1; got {text!r}")
+    return items[0] if len(items) == 1 else tuple(items)
+
+
+def split_target(target: str) -> tuple[Path, str]:
+    """``"path/to/model.py::loss"`` -> ``(Path("path/to/model.py"), "loss")``."""
+    path, sep, name = target.rpartition("::")
+    if not sep or not path or not name:
+        raise UsageError(f"symdiff show-ir: error: expected FILE::FUNC (e.g. model.py::loss), "
+                         f"got {target!r}")
+    if not all(part.isidentifier() for part in name.split(".")):
+        raise UsageError(f"symdiff show-ir: error: {name!r} is not a function name "
+                         f"(in {target!r})")
+    return Path(path), name
+
+
+def load_target(target: str) -> FunctionType:
+    """The function named by ``FILE::FUNC``, unwrapped from a symdiff decorator."""
+    path, name = split_target(target)
+    module = load_module(path)
+    obj: Any = module
+    for part in name.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            available = sorted(k for k, v in vars(module).items()
+                               if _is_function(v) and getattr(_unwrap(v), "__module__", None)
+                               == module.__name__)
+            hint = f" (functions defined there: {', '.join(available)})" if available else ""
+            raise UsageError(f"symdiff show-ir: error: {path} has no function {name!r}{hint}") \
+                from None
+    fn = _unwrap(obj)
+    if not isinstance(fn, FunctionType):
+        raise UsageError(f"symdiff show-ir: error: {path}::{name} is a "
+                         f"{type(obj).__name__}, not a function")
+    return fn
+
+
+def _unwrap(obj: Any) -> Any:
+    return getattr(obj, "__wrapped_symdiff__", obj)
+
+
+def _is_function(obj: Any) -> bool:
+    return isinstance(_unwrap(obj), FunctionType)
+
+
+def load_module(path: Path) -> ModuleType:
+    """Import a .py file by path; its directory goes on sys.path so its own imports work."""
+    if not path.exists():
+        raise UsageError(f"symdiff show-ir: error: no such file: {path}")
+    if path.is_dir():
+        raise UsageError(f"symdiff show-ir: error: {path} is a directory, not a Python file")
+    path = path.resolve()
+    directory = str(path.parent)
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    module_name = _module_name(path)
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise UsageError(f"symdiff show-ir: error: cannot load {path} as a Python module "
+                         f"(expected a .py file)")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # dataclasses, pickling and self-imports need it
+    try:
+        spec.loader.exec_module(module)
+    except Exception as e:
+        sys.modules.pop(module_name, None)
+        raise SymdiffError(f"could not import {path}:\n{_user_traceback(e, path)}") from None
+    return module
+
+
+def _module_name(path: Path) -> str:
+    """The file's stem when that name is free, else a private unique name."""
+    stem = path.stem
+    existing = sys.modules.get(stem)
+    if stem.isidentifier() and not keyword.iskeyword(stem) and existing is None:
+        return stem
+    if existing is not None and getattr(existing, "__file__", None) == str(path):
+        return stem  # the same file again: reload it in place
+    base = "_symdiff_cli_" + re.sub(r"\W", "_", stem)
+    name, n = base, 0
+    while name in sys.modules:
+        n += 1
+        name = f"{base}_{n}"
+    return name
+
+
+def _user_traceback(e: BaseException, path: Path) -> str:
+    """The traceback of an exception raised while importing the user's file, without
+    the importlib frames above it."""
+    tb: TracebackType | None = e.__traceback__
+    while tb is not None and Path(tb.tb_frame.f_code.co_filename) != path:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(e), e, tb)).rstrip()
+
+
+# --------------------------------------------------------------------------- color
+
+def use_color(mode: str, stream: TextIO) -> bool:
+    if mode == "always":
+        return True
+    if mode == "never":
+        return False
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    isatty: Callable[[], bool] | None = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # closed stream
+        return False
+
+
+RESET = "\x1b[0m"
+STYLES = {
+    "comment": "\x1b[90m",      # grey
+    "string": "\x1b[32m",       # green
+    "decorator": "\x1b[35m",    # magenta
+    "keyword": "\x1b[1;35m",    # bold magenta
+    "type": "\x1b[34m",         # blue
+    "call": "\x1b[36m",         # cyan: op names, functions, AST node names
+    "number": "\x1b[33m",       # yellow
+}
+
+# IR words on top of Python's keywords (func, yield, const and the `^(...)` region params).
+_KEYWORDS = frozenset(keyword.kwlist) | {"func", "const"}
+
+_TOKEN = re.compile(r"""
+    (?P<comment>\#[^\n]*)
+  | (?P<string>[rbuRBU]{0,2}(?:'''[\s\S]*?'''|\"\"\"[\s\S]*?\"\"\"
+                            |'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"))
+  | (?P<decorator>(?<![\w)\]])@[A-Za-z_][\w.]*)
+  | (?P<type>\b(?:f64|i64|bool)(?:\[[:,\s]*\])?(?![\w(]))
+  | (?P<call>\b[A-Za-z_]\w*(?=\())
+  | (?P<word>\b[A-Za-z_]\w*)
+  | (?P<number>(?<![\w.])(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][+-]?\d+)?j?)
+""", re.VERBOSE)
+
+
+def highlight(text: str) -> str:
+    """ANSI-color IR, Python source or an AST dump: comments, strings, keywords,
+    types, op and function names, numbers."""
+    def paint(m: re.Match[str]) -> str:
+        kind = m.lastgroup
+        token = m.group()
+        if kind == "word":
+            if token not in _KEYWORDS:
+                return token
+            kind = "keyword"
+        elif kind == "call" and token in _KEYWORDS:
+            kind = "keyword"
+        assert kind is not None
+        # Color line by line, so a multi-line string does not bleed through a pager.
+        style = STYLES[kind]
+        return "\n".join(f"{style}{line}{RESET}" if line else line
+                         for line in token.split("\n"))
+    return _TOKEN.sub(paint, text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
