@@ -13,11 +13,10 @@ the IR by source transformation and emits Python that Numba compiles::
 
 __version__ = "0.1.0"
 
+import symdiff.rules.vjp as _vjp_rules  # noqa: E402,F401  (registers the VJP rules)
 from symdiff.api import grad, jit, show_ir, value_and_grad
 from symdiff.errors import CompileError, SignatureError, SymdiffError, UnsupportedSyntaxError
 from symdiff.transforms.reverse import NotDifferentiableError
-
-import symdiff.rules.vjp as _vjp_rules  # noqa: E402,F401  (registers the VJP rules)
 
 __all__ = [
     "CompileError", "NotDifferentiableError", "SignatureError", "SymdiffError",

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import symdiff as sd
-from symdiff.ir.verify import verify
 from symdiff.frontend.lower import lower
+from symdiff.ir.verify import verify
 from symdiff.signature import parse_signature
 from tests import golden_cases as gc
 

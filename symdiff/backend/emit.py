@@ -104,7 +104,8 @@ class _Writer:
     def block(self, block: Block, depth: int) -> None:
         uses = _later_uses(block)
         for k, op in enumerate(block.ops):
-            self.comment(depth, op)
+            if op.name != "const":
+                self.comment(depth, op)
             if op.name == "const":
                 self.names[op.result] = lookup("const").emit(self.ctx, op, [])
                 if self.names[op.result].startswith("-"):

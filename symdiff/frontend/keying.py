@@ -24,7 +24,7 @@ def function_key(fn: FunctionType) -> str:
     return h.hexdigest()
 
 
-def _feed(fn: FunctionType, h: "hashlib._Hash", seen: set[int]) -> None:
+def _feed(fn: FunctionType, h: hashlib._Hash, seen: set[int]) -> None:
     if id(fn) in seen:
         return
     seen.add(id(fn))
@@ -40,6 +40,8 @@ def _feed(fn: FunctionType, h: "hashlib._Hash", seen: set[int]) -> None:
     except SyntaxError:
         return
     names = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)})
+    attributes = sorted({_dotted(n) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+                        - {None})
     closure = {}
     if fn.__closure__:
         for name, cell in zip(fn.__code__.co_freevars, fn.__closure__, strict=True):
@@ -56,14 +58,38 @@ def _feed(fn: FunctionType, h: "hashlib._Hash", seen: set[int]) -> None:
             continue
         else:
             continue
-        h.update(f"\0{name}=".encode())
-        if isinstance(obj, FunctionType):
-            _feed(obj, h, seen)
-        elif hasattr(obj, "__wrapped_symdiff__"):
-            _feed(obj.__wrapped_symdiff__, h, seen)
-        elif isinstance(obj, (bool, int, float, np.integer, np.floating)):
-            h.update(repr(obj).encode())
-        elif isinstance(obj, ModuleType):
-            h.update(obj.__name__.encode())
-        else:
-            h.update(type(obj).__name__.encode())
+        _feed_object(name, obj, h, seen)
+    for dotted in attributes:
+        head, *rest = dotted.split(".")
+        obj = closure.get(head, fn.__globals__.get(head))
+        if not isinstance(obj, ModuleType) or obj.__name__.split(".")[0] in ("numpy", "math"):
+            continue
+        for part in rest:
+            obj = getattr(obj, part, None)
+        _feed_object(dotted, obj, h, seen)
+
+
+def _dotted(node: ast.Attribute) -> str | None:
+    parts = [node.attr]
+    base = node.value
+    while isinstance(base, ast.Attribute):
+        parts.append(base.attr)
+        base = base.value
+    if not isinstance(base, ast.Name):
+        return None
+    parts.append(base.id)
+    return ".".join(reversed(parts))
+
+
+def _feed_object(name: str, obj: object, h: hashlib._Hash, seen: set[int]) -> None:
+    h.update(f"\0{name}=".encode())
+    if isinstance(obj, FunctionType):
+        _feed(obj, h, seen)
+    elif hasattr(obj, "__wrapped_symdiff__"):
+        _feed(obj.__wrapped_symdiff__, h, seen)
+    elif isinstance(obj, (bool, int, float, np.integer, np.floating)):
+        h.update(repr(obj).encode())
+    elif isinstance(obj, ModuleType):
+        h.update(obj.__name__.encode())
+    else:
+        h.update(type(obj).__name__.encode())

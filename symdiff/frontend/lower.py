@@ -299,8 +299,10 @@ class _FunctionLowerer:
                 return ModuleRef(obj, "numpy")
             if obj is math:
                 return ModuleRef(obj, "math")
-            self.error(node, f"module '{obj.__name__}' is not supported",
-                       "use numpy (under any alias) or math")
+            if obj.__name__.split(".")[0] in _LIBRARY_ROOTS:
+                self.error(node, f"module '{obj.__name__}' is not supported",
+                           "use numpy (under any alias) and math")
+            return ModuleRef(obj, "user")
         if isinstance(obj, bool):
             return self.b.const(obj)
         if isinstance(obj, (int, np.integer)) and not isinstance(obj, bool):
@@ -443,6 +445,8 @@ class _FunctionLowerer:
         if not hasattr(module.module, attr):
             self.error(node, f"module '{module.module.__name__}' has no attribute '{attr}'")
         obj = getattr(module.module, attr)
+        if module.kind == "user":
+            return self.python_object(obj, node, f"{module.module.__name__}.{attr}")
         if isinstance(obj, ModuleType):
             self.error(node, f"'{module.module.__name__}.{attr}' is not supported",
                        "use the functions of numpy and math listed in docs/subset.md")
@@ -595,6 +599,11 @@ class _FunctionLowerer:
             out.append(item)
         return out
 
+
+# Third-party libraries symdiff does not see into (their functions are not Python source
+# in the subset); user modules are followed for their functions and constants.
+_LIBRARY_ROOTS = {"numpy", "scipy", "torch", "jax", "pandas", "sympy", "numba", "autograd",
+                  "sklearn", "tensorflow", "builtins", "os", "sys", "random", "time"}
 
 _BUILTIN_HINTS = {id(k): v for k, v in {
     builtins.sum: "use np.sum(x) (or np.sum(x, axis=...))",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import FunctionType, ModuleType
-from typing import Any, Union
+from typing import Any
 
 from symdiff.ir.core import Value
 
@@ -21,7 +21,7 @@ class TupleVal:
 @dataclass(frozen=True)
 class ModuleRef:
     module: ModuleType
-    kind: str  # "numpy" | "math"
+    kind: str  # "numpy" | "math" | "user" (a module of the user's: functions and constants)
 
 
 @dataclass(frozen=True)
@@ -46,4 +46,4 @@ class SliceVal:
     step: Value | None
 
 
-FVal = Union[Value, TupleVal, ModuleRef, FuncRef, NoneVal, SliceVal]
+FVal = Value | TupleVal | ModuleRef | FuncRef | NoneVal | SliceVal

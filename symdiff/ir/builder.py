@@ -9,7 +9,6 @@ adjoint with dead arithmetic.
 from __future__ import annotations
 
 import weakref
-
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any

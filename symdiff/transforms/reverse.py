@@ -17,7 +17,7 @@ from symdiff.ir.clone import replay
 from symdiff.ir.core import Block, Function, Op, Value, free_values, hint
 from symdiff.ir.types import F64
 from symdiff.transforms.activity import active_values
-from symdiff.transforms.shapes import ShapeClasses
+from symdiff.transforms.shapes import ShapeInfo, reduction_plan
 
 
 class NotDifferentiableError(SymdiffError):
@@ -32,7 +32,7 @@ class Adjoints:
     back when needed) or `add_at` (a contribution to an indexed part).
     """
 
-    def __init__(self, b: Builder, active: set[Value], shapes: ShapeClasses) -> None:
+    def __init__(self, b: Builder, active: set[Value], shapes: ShapeInfo) -> None:
         self.b = b
         self.active = active
         self.shapes = shapes
@@ -52,13 +52,26 @@ class Adjoints:
             self.bars[x] = self.b.rename(self.b.add(current, contribution), f"{hint(x)}_bar")
 
     def add_broadcast(self, x: Value, contribution: Value, result: Value) -> None:
-        """Add a contribution shaped like ``result``, an elementwise result ``x`` broadcast into."""
+        """Add a contribution shaped like ``result``, an elementwise result ``x`` broadcast into.
+
+        The axes along which x was broadcast are summed away: statically where
+        the symbolic shapes tell, through a run-time ``unbroadcast`` elsewhere.
+        """
         if x not in self.active:
             return
-        if contribution.type.ndim > x.type.ndim or not (
-                x.type.ndim == 0 or self.shapes.same(x, result)):
-            contribution = self.b.op("unbroadcast", contribution, x)
-        self.add(x, contribution)
+        if contribution.type.ndim == 0 or self.shapes.of(x) == self.shapes.of(result):
+            self.add(x, contribution)
+            return
+        lead, ones, unknown = reduction_plan(self.shapes.of(x), self.shapes.of(result))
+        c = contribution
+        if lead:
+            axis = None if len(lead) == c.type.ndim else lead
+            c = self.b.op("reduce", c, kind="sum", axis=axis, keepdims=False)
+        if ones:
+            c = self.b.op("reduce", c, kind="sum", axis=ones, keepdims=True)
+        if unknown:
+            c = self.b.op("unbroadcast", c, x)
+        self.add(x, c)
 
     def add_at(self, x: Value, g: Value, spec: tuple, index: Sequence[Value]) -> None:
         """Add ``g`` into the part ``x[spec(index)]`` of x's adjoint."""
@@ -104,7 +117,7 @@ def reverse(fn: Function, wrt: Sequence[int], *, seed_params: bool = False) -> F
         b.append(op)
     wrt_params = [fn.params[k] for k in wrt]
     active = active_values(fn, wrt_params, fn.returns)
-    adj = Adjoints(b, active, ShapeClasses().analyze(fn.body))
+    adj = Adjoints(b, active, ShapeInfo().analyze_function(fn))
     seeds: list[Value] = []
     for out in fn.returns:
         if seed_params:

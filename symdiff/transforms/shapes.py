@@ -1,51 +1,213 @@
-"""A small shape-equality analysis used to skip needless ``unbroadcast`` ops.
+"""Symbolic shapes: which dimensions are provably equal, and which are 1.
 
-Two values in the same class are proven to have equal shapes at run time.
-Elementwise ops whose array arguments all share a class (scalars broadcast
-harmlessly) produce a value of that class; anything else starts a new class.
+Every array value gets a tuple of dimensions, each either the integer 1 or a
+symbol (a string). Two values whose dimension tuples are equal have equal
+shapes at run time. Parameters start with fresh symbols; ops propagate them
+(``shape(x, 0)`` carries x's first symbol into ``np.zeros(n)``, a keepdims
+reduction puts a 1 where it reduced, a full slice keeps its symbol...).
+Anything the analysis cannot follow gets a fresh symbol, which is always
+safe: it only makes the transform emit a run-time check it could have
+avoided.
 """
 
 from __future__ import annotations
 
-from symdiff.ir.core import Block, Value
+import itertools
+from collections.abc import Sequence
+
+from symdiff.ir import indexing
+from symdiff.ir.builder import const_value
+from symdiff.ir.core import Block, Function, Op, Value
 from symdiff.ir.registry import lookup
 
-_SAME_AS_FIRST = {"copy", "zeros_like", "ones_like", "index_add"}
+Dim = int | str
+Dims = tuple[Dim, ...]
+
+_fresh_ids = itertools.count()
 
 
-class ShapeClasses:
+def fresh() -> str:
+    return f"d{next(_fresh_ids)}"
+
+
+class ShapeInfo:
+    """Dimensions of array values and the dimension an integer scalar equals."""
+
     def __init__(self) -> None:
-        self._cls: dict[Value, int] = {}
-        self._next = 0
+        self.dims: dict[Value, Dims] = {}
+        self.scalar_dim: dict[Value, Dim] = {}
 
-    def of(self, v: Value) -> int:
-        if v not in self._cls:
-            self._cls[v] = self._next
-            self._next += 1
-        return self._cls[v]
+    # -- queries -----------------------------------------------------------
+    def of(self, v: Value) -> Dims:
+        if v.type.ndim == 0:
+            return ()
+        if v not in self.dims:
+            self.dims[v] = tuple(fresh() for _ in range(v.type.ndim))
+        return self.dims[v]
 
     def same(self, a: Value, b: Value) -> bool:
-        if a.type.ndim != b.type.ndim:
-            return False
-        return a.type.ndim == 0 or a is b or self.of(a) == self.of(b)
+        return self.of(a) == self.of(b)
 
-    def join(self, v: Value, like: Value) -> None:
-        self._cls[v] = self.of(like)
+    def dim_of_scalar(self, v: Value) -> Dim:
+        if v in self.scalar_dim:
+            return self.scalar_dim[v]
+        c = const_value(v)
+        if isinstance(c, int) and not isinstance(c, bool) and c == 1:
+            return 1
+        d = fresh()
+        self.scalar_dim[v] = d
+        return d
 
-    def analyze(self, block: Block) -> ShapeClasses:
+    # -- analysis ------------------------------------------------------------
+    def analyze_function(self, fn: Function) -> ShapeInfo:
+        for p in fn.params:
+            self.of(p)
+        return self.analyze(fn.body)
+
+    def analyze(self, block: Block) -> ShapeInfo:
         for op in block.ops:
             for region in op.regions:
                 self.analyze(region)
-            if len(op.results) != 1:
-                continue
-            r = op.result
-            if op.name in _SAME_AS_FIRST:
-                self.join(r, op.args[0])
-            elif op.name == "broadcast_like":
-                self.join(r, op.args[1])
-            elif lookup(op.name).elementwise and r.type.ndim > 0:
-                arrays = [a for a in op.args if a.type.ndim > 0]
-                if all(a.type.ndim == r.type.ndim for a in arrays) and \
-                        len({self.of(a) for a in arrays}) == 1:
-                    self.join(r, arrays[0])
+            self.infer(op)
         return self
+
+    def infer(self, op: Op) -> None:
+        """Record the dimensions of ``op``'s results."""
+        name = op.name
+        if name == "if":
+            for k, r in enumerate(op.results):
+                if r.type.ndim:
+                    ys = [region.yields[k] for region in op.regions]
+                    same = all(self.of(y) == self.of(ys[0]) for y in ys)
+                    self.dims[r] = self.of(ys[0]) if same else tuple(fresh() for _ in range(r.type.ndim))
+            return
+        if len(op.results) != 1:
+            return
+        r = op.result
+        if r.type.ndim == 0:
+            if name == "shape":
+                self.scalar_dim[r] = self.of(op.args[0])[op.attr("axis")]
+            elif name == "const":
+                c = op.attr("value")
+                if isinstance(c, int) and not isinstance(c, bool) and c == 1:
+                    self.scalar_dim[r] = 1
+            return
+        self.dims[r] = self._result_dims(op)
+
+    def _result_dims(self, op: Op) -> Dims:
+        name, args, r = op.name, op.args, op.result
+        if lookup(name).elementwise:
+            return broadcast_dims([self.of(a) for a in args])
+        if name in ("zeros_like", "ones_like", "copy"):
+            return self.of(args[0])
+        if name in ("broadcast_like", "unbroadcast"):
+            return self.of(args[1])
+        if name == "index_add":
+            return self.of(args[0])
+        if name in ("zeros", "ones", "empty"):
+            return tuple(self.dim_of_scalar(a) for a in args)
+        if name == "full":
+            return tuple(self.dim_of_scalar(a) for a in args[:-1])
+        if name == "reshape":
+            return tuple(self._reshape_dim(a) for a in args[1:])
+        if name == "reduce":
+            dims = self.of(args[0])
+            axes = op.attr("axis")
+            axes = range(len(dims)) if axes is None else axes
+            if op.attr("keepdims"):
+                return tuple(1 if k in axes else d for k, d in enumerate(dims))
+            return tuple(d for k, d in enumerate(dims) if k not in axes)
+        if name == "expand_dims":
+            dims = list(self.of(args[0]))
+            for ax in sorted(op.attr("axis")):
+                dims.insert(ax, 1)
+            return tuple(dims)
+        if name == "transpose":
+            dims = self.of(args[0])
+            return tuple(dims[k] for k in op.attr("axes"))
+        if name == "matmul":
+            a, b = self.of(args[0]), self.of(args[1])
+            if len(a) == 2 and len(b) == 2:
+                return (a[0], b[1])
+            if len(a) == 2:
+                return (a[0],)
+            return (b[1],)
+        if name == "outer":
+            return (self.of(args[0])[0], self.of(args[1])[0])
+        if name == "arange":
+            start = const_value(args[0])
+            step = const_value(args[2]) if len(args) == 3 else 1
+            if start == 0 and step == 1 and not isinstance(start, bool):
+                return (self.dim_of_scalar(args[1]),)
+            return (fresh(),)
+        if name == "getitem":
+            return self._getitem_dims(op)
+        return tuple(fresh() for _ in range(r.type.ndim))
+
+    def _reshape_dim(self, v: Value) -> Dim:
+        c = const_value(v)
+        if c == -1:
+            return fresh()
+        return self.dim_of_scalar(v)
+
+    def _getitem_dims(self, op: Op) -> Dims:
+        x, spec = op.args[0], op.attr("spec")
+        dims = self.of(x)
+        operands = list(op.args[1:])
+        out: list[Dim] = []
+        axis = 0
+        advanced_done = False
+        for e in spec:
+            count = indexing.operand_count(e)
+            used, operands = operands[:count], operands[count:]
+            if e == "n":
+                out.append(1)
+                continue
+            if e == "a":
+                if not advanced_done:
+                    out.insert(0, self.of(used[0])[0])
+                    advanced_done = True
+                axis += 1
+                continue
+            if e == "i":
+                axis += 1
+                continue
+            out.append(dims[axis] if indexing.is_full_slice(e) else fresh())
+            axis += 1
+        out.extend(dims[axis:])
+        return tuple(out)
+
+
+def broadcast_dims(shapes: Sequence[Dims]) -> Dims:
+    """NumPy broadcasting of symbolic shapes (a fresh symbol where it cannot tell)."""
+    ndim = max((len(s) for s in shapes), default=0)
+    out: list[Dim] = []
+    for k in range(ndim):
+        column = {s[k - ndim + len(s)] for s in shapes if k - ndim + len(s) >= 0}
+        column.discard(1)
+        if not column:
+            out.append(1)
+        elif len(column) == 1:
+            out.append(column.pop())
+        else:
+            out.append(fresh())
+    return tuple(out)
+
+
+def reduction_plan(x: Dims, g: Dims) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """How to sum an adjoint shaped ``g`` back to ``x``'s shape.
+
+    Returns (leading axes to sum away, axes of x that are 1 where g is not: sum
+    with keepdims, axes that need a run-time check).
+    """
+    lead = tuple(range(len(g) - len(x)))
+    tail = g[len(g) - len(x):]
+    ones, unknown = [], []
+    for k, (dx, dg) in enumerate(zip(x, tail, strict=True)):
+        if dx == dg:
+            continue
+        if dx == 1:
+            ones.append(k)
+        else:
+            unknown.append(k)
+    return lead, tuple(ones), tuple(unknown)

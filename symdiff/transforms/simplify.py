@@ -21,7 +21,60 @@ _NO_CSE = {"zeros", "ones", "empty", "zeros_like", "ones_like", "copy", "full", 
 
 def simplify(fn: Function) -> Function:
     fn = cse(fn)
+    fn = fold_broadcasts(fn)
     return dce(fn)
+
+
+# ------------------------------------------------------- broadcast folding
+
+
+def fold_broadcasts(fn: Function) -> Function:
+    """Drop materialized broadcasts that NumPy broadcasting makes redundant.
+
+    ``unbroadcast(g, like)`` is ``g`` when the shapes are provably equal, and
+    an elementwise op reading ``broadcast_like(s, like)`` can read ``s``
+    itself when its other arguments already give the result ``like``'s shape.
+    """
+    from symdiff.transforms.shapes import ShapeInfo, broadcast_dims
+
+    shapes = ShapeInfo().analyze_function(fn)
+    producers: dict[Value, Op] = {}
+    rename: dict[Value, Value] = {}
+
+    def rewrite(block: Block) -> Block:
+        ops: list[Op] = []
+        for op in block.ops:
+            args = tuple(rename.get(a, a) for a in op.args)
+            regions = tuple(rewrite(r) for r in op.regions)
+            if op.name == "unbroadcast" and shapes.of(args[0]) == shapes.of(args[1]) \
+                    and args[0].type == op.result.type:
+                rename[op.result] = args[0]
+                continue
+            if lookup(op.name).elementwise and op.result.type.ndim > 0:
+                args = _unmaterialize(args, op.result, producers, shapes, broadcast_dims)
+            if args != op.args or regions != op.regions:
+                op = Op(op.name, args, op.results, op.attrs, regions, op.loc)
+            for r in op.results:
+                producers[r] = op
+            ops.append(op)
+        return Block(block.params, tuple(ops), tuple(rename.get(y, y) for y in block.yields))
+
+    return Function(fn.name, fn.params, rewrite(fn.body), fn.loc)
+
+
+def _unmaterialize(args, result, producers, shapes, broadcast_dims):
+    target = shapes.of(result)
+    out = list(args)
+    for k, a in enumerate(args):
+        p = producers.get(a)
+        if p is None or p.name != "broadcast_like":
+            continue
+        source = p.args[0]
+        trial = [shapes.of(v) for v in out]
+        trial[k] = shapes.of(source)
+        if broadcast_dims(trial) == target and source.type.dtype == a.type.dtype:
+            out[k] = source
+    return tuple(out)
 
 
 # ------------------------------------------------------------------- CSE
