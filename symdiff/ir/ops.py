@@ -464,7 +464,7 @@ register(OpDef("sign", 1, _same, _call("np.sign"), _sym_unary("sign"), different
 register(OpDef("not", 1, _bool_result, _emit_not, lambda sp, a, attrs: sp.Not(a[0]),
                differentiable=False, elementwise=True))
 register(OpDef("to_float", 1, _float_result, _emit_to_float, lambda sp, a, attrs: a[0],
-               elementwise=True,
+               elementwise=True, differentiable=False,
                doc="Convert an integer or boolean value to float64 (integer inputs carry no adjoint)."))
 register(OpDef("const", 0, _const_type, _emit_const,
                lambda sp, a, attrs: sp.sympify(attrs["value"]), differentiable=False))
