@@ -121,6 +121,9 @@ class Builder:
         return self.op("div", x, y)
 
     def neg(self, x: Value) -> Value:
+        c = const_value(x)
+        if isinstance(c, (int, float)) and not isinstance(c, bool):
+            return self.const(-c, x.type)
         producer = _definitions.get(x)
         if producer is not None and producer.name == "neg" and x.type.dtype == "f64":
             return producer.args[0]

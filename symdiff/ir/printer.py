@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from symdiff.ir.core import Block, Function, Op, Value
+from symdiff.ir.indexing import format_index
 from symdiff.ir.names import assign_names
 
 
@@ -38,6 +39,10 @@ def _print_op(op: Op, names: dict[Value, str], lines: list[str], pad: str) -> No
     lhs = ", ".join(f"{names[r]}: {r.type}" for r in op.results)
     if op.name == "const":
         rhs = f"const {op.attr('value')!r}"
+    elif op.name in ("getitem", "index_add"):
+        fixed = 1 if op.name == "getitem" else 2
+        index = format_index(op.attr("spec"), [names[v] for v in op.args[fixed:]])
+        rhs = f"{op.name}({_refs(op.args[:fixed], names)})[{index}]"
     else:
         attrs = [(k, v) for k, v in op.attrs if k not in ("result_types",)]
         attr_text = " {" + ", ".join(f"{k}={format_attr(v)}" for k, v in attrs) + "}" if attrs else ""

@@ -20,7 +20,7 @@ from symdiff.ir.builder import const_value
 from symdiff.ir.core import Block, Function, Op, Value
 from symdiff.ir.registry import lookup
 
-Dim = int | str
+Dim = int | str  # the integer 1 (or another known length), or a symbol like "d3" / "d3-1"
 Dims = tuple[Dim, ...]
 
 _fresh_ids = itertools.count()
@@ -160,6 +160,10 @@ class ShapeInfo:
         for e in spec:
             count = indexing.operand_count(e)
             used, operands = operands[:count], operands[count:]
+            if isinstance(e, tuple) and not indexing.is_full_slice(e):
+                out.append(self._slice_dim(dims[axis], e, used))
+                axis += 1
+                continue
             if e == "n":
                 out.append(1)
                 continue
@@ -176,6 +180,45 @@ class ShapeInfo:
             axis += 1
         out.extend(dims[axis:])
         return tuple(out)
+
+
+    def _slice_dim(self, n: Dim, entry: tuple, operands: list[Value]) -> Dim:
+        """Length of ``x[start:stop]`` along a dimension of length ``n``, as ``n+c`` or ``c``.
+
+        Only unit-step slices with constant bounds are followed; a negative
+        bound counts from the end. Lengths are not clamped at zero, which is
+        harmless: two slices with equal forms clamp alike.
+        """
+        _, has_start, has_stop, has_step = entry
+        values = iter(operands)
+        start = const_value(next(values)) if has_start else 0
+        stop = const_value(next(values)) if has_stop else None
+        step = const_value(next(values)) if has_step else 1
+        if has_stop and not isinstance(stop, int):
+            return fresh()
+        if step != 1 or not isinstance(start, int) or isinstance(start, bool):
+            return fresh()
+        # bound = (uses n?, constant)
+        lo = (start < 0, start)
+        hi = (True, 0) if stop is None else (stop < 0, stop)
+        uses_n = hi[0] - lo[0]
+        offset = hi[1] - lo[1]
+        if uses_n == 0:
+            return offset if offset >= 0 else fresh()
+        if uses_n == 1:
+            return _affine(n, offset)
+        return fresh()
+
+
+def _affine(n: Dim, offset: int) -> Dim:
+    """The dimension ``n + offset`` in canonical form."""
+    if offset == 0:
+        return n
+    if isinstance(n, int):
+        return n + offset
+    base, _, rest = n.partition("@")
+    total = offset + (int(rest) if rest else 0)
+    return base if total == 0 else f"{base}@{total}"
 
 
 def broadcast_dims(shapes: Sequence[Dims]) -> Dims:
