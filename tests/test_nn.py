@@ -535,6 +535,18 @@ def test_loss_transformed_directly():
     np.testing.assert_allclose(sd.grad(mse, backend=PY)(p, t), 2 * (p - t) / p.size, rtol=1e-14)
 
 
+def test_defaults_become_arguments_when_transformed_directly():
+    # transformed directly, huber's delta is a run-time argument (default 1.0)
+    r = np.array([0.2, 3.0, -2.0])
+    t = np.zeros(3)
+    np.testing.assert_allclose(sd.grad(huber, backend=PY)(r, t), [0.2 / 3, 1 / 3, -1 / 3])
+    np.testing.assert_allclose(sd.grad(huber, backend=PY)(r, t, 0.5), [0.2 / 3, 0.5 / 3, -0.5 / 3])
+    # ... but an axis must be a constant: a clear refusal pointing into nn.py
+    with pytest.raises(sd.UnsupportedSyntaxError, match="integer constant") as info:
+        sd.grad(logsumexp, backend=PY)(r)
+    assert "nn.py" in str(info.value)
+
+
 def uses_nn_module(z, c):
     return np.sum(nn.relu(z) * c) + np.sum(nn.softmax(z, axis=0) * c)
 

@@ -14,11 +14,15 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from symdiff.backend import helpers
+from symdiff.backend import fusion, helpers
 from symdiff.ir import indexing
 from symdiff.ir.core import Block, Function, Op, Value
 from symdiff.ir.names import assign_names
 from symdiff.ir.registry import lookup
+from symdiff.transforms.shapes import ShapeInfo
+
+# Loop fusion on the Numba target (SYMDIFF_FUSION=0 turns it off, for comparison and debugging).
+FUSION = os.environ.get("SYMDIFF_FUSION", "1") != "0"
 
 # Ops whose result may share memory with an argument (never written in place).
 _VIEW_OPS = {"getitem", "transpose", "reshape", "expand_dims", "unbroadcast", "if"}
@@ -54,8 +58,10 @@ def generate_module(fn: Function, *, numba: bool, header: str = "",
                     return_expr: Callable[[list[str]], str] | None = None) -> GeneratedModule:
     """Python source of a module defining ``fn`` (and any helpers it needs)."""
     ctx = EmitContext(numba=numba)
-    names = assign_names(fn)
+    names = assign_names(fn, reserved=set(fusion.LOOP_INDEX))
     writer = _Writer(ctx, names, main_file)
+    if numba and FUSION:
+        writer.shapes = ShapeInfo().analyze_function(fn)
     writer.block(fn.body, 1)
     ret_names = [names[v] for v in fn.returns]
     if return_expr is not None:
@@ -85,6 +91,7 @@ class _Writer:
         self.lines: list[str] = []
         self.main_file = main_file
         self.last_comment: tuple[str, int] | None = None
+        self.shapes: ShapeInfo | None = None
 
     def line(self, depth: int, text: str) -> None:
         pad = "    " * depth
@@ -103,22 +110,41 @@ class _Writer:
 
     def block(self, block: Block, depth: int) -> None:
         uses = _later_uses(block)
-        for k, op in enumerate(block.ops):
-            if op.name != "const":
-                self.comment(depth, op)
+        position = {op: k for k, op in enumerate(block.ops)}
+        for op in block.ops:
             if op.name == "const":
-                self.names[op.result] = lookup("const").emit(self.ctx, op, [])
-                if self.names[op.result].startswith("-"):
-                    self.names[op.result] = f"({self.names[op.result]})"
+                self.names[op.result] = _literal(self.ctx, op)
+        items: list = list(block.ops)
+        if self.shapes is not None:
+            items = fusion.plan(block, self.shapes, lambda v, k: uses.get(v, -1) > k)
+        for item in items:
+            if isinstance(item, fusion.Group):
+                members = set(item.ops)
+                outside = _reads_outside(block, members)
+                for op in item.ops:
+                    self.comment(depth, op)
+                emitter = fusion.GroupEmitter(self, item, self.shapes, outside.__contains__)
+                if emitter.emit(depth):
+                    continue
+                for op in item.ops:
+                    self.emit_op(op, depth, position[op], block, uses)
                 continue
-            if op.name == "if":
-                self.emit_if(op, depth)
-            elif op.name == "index_add":
-                self.emit_index_add(op, depth, in_place=self.may_overwrite(op.args[0], k, block,
-                                                                            uses))
-            else:
-                expr = lookup(op.name).emit(self.ctx, op, [self.names[a] for a in op.args])
-                self.assign(depth, op.results, expr)
+            self.emit_op(item, depth, position[item], block, uses)
+
+    def emit_op(self, op: Op, depth: int, k: int, block: Block, uses: dict[Value, int]) -> None:
+        if op.name == "const":
+            return
+        self.comment(depth, op)
+        if op.name == "if":
+            self.emit_if(op, depth)
+        elif op.name == "index_add":
+            self.emit_index_add(op, depth, in_place=self.may_overwrite(op.args[0], k, block, uses))
+        else:
+            self.emit_plain(op, depth)
+
+    def emit_plain(self, op: Op, depth: int) -> None:
+        expr = lookup(op.name).emit(self.ctx, op, [self.names[a] for a in op.args])
+        self.assign(depth, op.results, expr)
 
     def assign(self, depth: int, targets: tuple[Value, ...], expr: str) -> None:
         node = ast.Assign(
@@ -175,6 +201,25 @@ class _Writer:
                 self.line(depth + 1, f"{targets} = {values}")
             elif not region.ops:
                 self.line(depth + 1, "pass")
+
+
+def _literal(ctx: EmitContext, op: Op) -> str:
+    text = lookup("const").emit(ctx, op, [])
+    return f"({text})" if text.startswith("-") else text
+
+
+def _reads_outside(block: Block, members: set[Op]) -> set[Value]:
+    """Values read by ops of ``block`` outside ``members`` (nested regions included) or yielded."""
+    reads: set[Value] = set(block.yields)
+    for op in block.ops:
+        if op in members:
+            continue
+        reads.update(op.args)
+        for region in op.regions:
+            for inner in region.walk():
+                reads.update(inner.args)
+            reads.update(_all_yields(region))
+    return reads
 
 
 def _drop_newaxis(spec: tuple, g_ndim: int) -> str:

@@ -237,6 +237,8 @@ def _emit_const(ctx, op, a):
 
 def _emit_to_float(ctx, op, a):
     if op.args[0].type.ndim == 0:
+        if op.args[0].type.dtype == "bool":
+            return f"1.0 if {a[0]} else 0.0"  # Numba has no float(bool)
         return f"float({a[0]})"
     return f"{a[0]}.astype(np.float64)"
 
@@ -333,17 +335,17 @@ def _emit_reshape(ctx, op, a):
     return f"{src}.reshape({_shape_tuple(a[1:])})"
 
 
-_NP_DTYPE = {"f64": "np.float64", "i64": "np.int64", "bool": "np.bool_"}
+NP_DTYPE = {"f64": "np.float64", "i64": "np.int64", "bool": "np.bool_"}
 
 
 def _emit_alloc(fn: str):
     def emit(ctx, op, a):
-        return f"np.{fn}({_shape_tuple(a)}, dtype={_NP_DTYPE[op.attr('dtype')]})"
+        return f"np.{fn}({_shape_tuple(a)}, dtype={NP_DTYPE[op.attr('dtype')]})"
     return emit
 
 
 def _emit_full(ctx, op, a):
-    return f"np.full({_shape_tuple(a[:-1])}, {a[-1]}, dtype={_NP_DTYPE[op.result.type.dtype]})"
+    return f"np.full({_shape_tuple(a[:-1])}, {a[-1]}, dtype={NP_DTYPE[op.result.type.dtype]})"
 
 
 def _emit_alloc_like(fn: str):
@@ -351,7 +353,7 @@ def _emit_alloc_like(fn: str):
         dtype = op.attr("dtype")
         if dtype is None:
             return f"np.{fn}({a[0]})"
-        return f"np.{fn}({a[0]}, dtype={_NP_DTYPE[dtype]})"
+        return f"np.{fn}({a[0]}, dtype={NP_DTYPE[dtype]})"
     return emit
 
 

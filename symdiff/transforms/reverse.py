@@ -79,7 +79,7 @@ class Adjoints:
             return
         base = self.bars.get(x)
         if base is None:
-            base = self.b.op("zeros_like", x, dtype="f64")
+            base = self.b.op("zeros_like", x, dtype="f64", name_hint=f"{hint(x)}_bar")
         self.bars[x] = self.b.rename(self.b.op("index_add", base, g, *index, spec=spec),
                                      f"{hint(x)}_bar")
 

@@ -22,7 +22,73 @@ _NO_CSE = {"zeros", "ones", "empty", "zeros_like", "ones_like", "copy", "full", 
 def simplify(fn: Function) -> Function:
     fn = cse(fn)
     fn = fold_broadcasts(fn)
+    fn = fold_identities(fn)
     return dce(fn)
+
+
+# ----------------------------------------------------------- identities
+
+_FOLDABLE = {"add", "sub", "mul", "div", "neg"}
+
+
+def fold_identities(fn: Function) -> Function:
+    """``x * 1``, ``1 * x``, ``x + 0``, ``0 + x``, ``x - 0``, ``x / 1`` become ``x`` (when
+    that keeps x's type), and arithmetic on two scalar float constants is evaluated."""
+    consts: dict[Value, Any] = {}
+    rename: dict[Value, Value] = {}
+
+    def rewrite(block: Block) -> Block:
+        ops: list[Op] = []
+        for op in block.ops:
+            args = tuple(rename.get(a, a) for a in op.args)
+            regions = tuple(rewrite(r) for r in op.regions)
+            if op.name == "const":
+                consts[op.result] = op.attr("value")
+            elif op.name in _FOLDABLE:
+                folded = _fold(op.name, args, op.result, consts)
+                if isinstance(folded, Value):
+                    rename[op.result] = folded
+                    continue
+                if folded is not None:
+                    op = Op("const", (), op.results, (("type", op.result.type), ("value", folded)),
+                            (), op.loc)
+                    consts[op.result] = folded
+                    ops.append(op)
+                    continue
+            if args != op.args or regions != op.regions:
+                op = Op(op.name, args, op.results, op.attrs, regions, op.loc)
+            ops.append(op)
+        return Block(block.params, tuple(ops), tuple(rename.get(y, y) for y in block.yields))
+
+    return Function(fn.name, fn.params, rewrite(fn.body), fn.loc)
+
+
+def _fold(name: str, args: tuple[Value, ...], result: Value, consts: dict[Value, Any]) -> Any:
+    values = [consts.get(a) for a in args]
+    numeric = [v if isinstance(v, float) and not isinstance(v, bool) else None for v in values]
+    if result.type.dtype == "f64" and result.type.ndim == 0 and all(v is not None for v in numeric):
+        x = numeric
+        try:
+            return {"add": lambda: x[0] + x[1], "sub": lambda: x[0] - x[1],
+                    "mul": lambda: x[0] * x[1], "div": lambda: x[0] / x[1],
+                    "neg": lambda: -x[0]}[name]()
+        except ZeroDivisionError:
+            return None
+    if name == "neg" or len(args) != 2:
+        return None
+    a, b = args
+    ca, cb = numeric
+    if name in ("add", "mul"):
+        unit = 0.0 if name == "add" else 1.0
+        if cb == unit and a.type == result.type:
+            return a
+        if ca == unit and b.type == result.type:
+            return b
+    if name in ("sub", "div"):
+        unit = 0.0 if name == "sub" else 1.0
+        if cb == unit and a.type == result.type:
+            return a
+    return None
 
 
 # ------------------------------------------------------- broadcast folding
