@@ -21,17 +21,15 @@ from symdiff.frontend.source import read_source
 from symdiff.ir.printer import print_function
 from symdiff.ir.types import Type
 from symdiff.pipeline import Transform, build, compile_transform, generate
-from symdiff.signature import bind_arguments, kinds_of, parse_signature
+from symdiff.signature import bind_arguments, format_kinds, kinds_of, parse_signature
 from symdiff.transforms.simplify import simplify
 
 _ndarray = np.ndarray
 
 
 def _fast_key(a: Any) -> Any:
-    t = type(a)
-    if t is _ndarray:
-        return (a.dtype.char, a.ndim)
-    return t
+    """Dispatch key of one argument: its type, or (dtype, ndim) for an array."""
+    return (a.dtype, a.ndim) if type(a) is _ndarray else type(a)
 
 
 class Compiled:
@@ -55,8 +53,10 @@ class Compiled:
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any) -> Any:
+        # The key expression is _fast_key inlined: this line is the per-call overhead.
+        key = tuple([(a.dtype, a.ndim) if type(a) is _ndarray else type(a) for a in args])
         try:
-            entry = self._table[tuple([_fast_key(a) for a in args])]
+            entry = self._table[key]
         except KeyError:
             return self._first_call(args)
         return entry(*args)
@@ -65,7 +65,12 @@ class Compiled:
         fn = self.__wrapped_symdiff__
         full = _scalarize(bind_arguments(fn, args))
         kinds = kinds_of(fn, full)
-        entry = compile_transform(fn, kinds, self.transform, self.backend)
+        try:
+            entry = compile_transform(fn, kinds, self.transform, self.backend)
+        except SymdiffError as e:
+            names = fn.__code__.co_varnames[:fn.__code__.co_argcount]
+            e.add_note(f"while compiling {self!r} for ({format_kinds(names, kinds)})")
+            raise e.with_traceback(None) from None  # the message locates the problem
         try:
             try:
                 result = entry(*full)

@@ -185,9 +185,12 @@ class ShapeInfo:
     def _slice_dim(self, n: Dim, entry: tuple, operands: list[Value]) -> Dim:
         """Length of ``x[start:stop]`` along a dimension of length ``n``, as ``n+c`` or ``c``.
 
-        Only unit-step slices with constant bounds are followed; a negative
-        bound counts from the end. Lengths are not clamped at zero, which is
-        harmless: two slices with equal forms clamp alike.
+        Only unit-step slices whose bounds are constants relative to the two
+        ends (``x[1:]``, ``x[:-1]``, ``x[2:-3]``) are followed, as ``n+c``;
+        NumPy clamps such lengths at zero, and two slices with equal forms
+        clamp alike, so equal symbols stay equal lengths. Slices between two
+        constants (``x[2:5]``) are clamped by n in ways a symbol cannot
+        express, and get a fresh symbol.
         """
         _, has_start, has_stop, has_step = entry
         values = iter(operands)
@@ -204,7 +207,8 @@ class ShapeInfo:
         uses_n = hi[0] - lo[0]
         offset = hi[1] - lo[1]
         if uses_n == 0:
-            return offset if offset >= 0 else fresh()
+            # x[2:5] has length 3 only when x is long enough (NumPy clamps): unknown.
+            return fresh()
         if uses_n == 1:
             return _affine(n, offset)
         return fresh()
