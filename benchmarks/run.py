@@ -42,6 +42,7 @@ import argparse  # noqa: E402
 import gc  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
+import shlex  # noqa: E402
 import shutil  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
@@ -49,8 +50,9 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any, Callable  # noqa: E402
+from typing import Any  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -73,74 +75,153 @@ END = "<!-- results:end -->"
 # ---------------------------------------------------------------------------
 
 
-def worker(key: str) -> int:
-    """Time ``import symdiff`` and the first two calls of ``sd.grad(loss)``; print JSON."""
+def worker(key: str, mode: str) -> int:
+    """One fresh-process measurement; prints a JSON line.
+
+    ``sd``: time ``import symdiff`` and the first two calls of ``sd.grad(loss)``.
+    ``sd-numba``: the same, but import Numba (timed) before the first call.
+    ``hand``: time ``import numba``, ``import handwritten`` and the first call of
+    the hand-written gradient (cached with ``cache=True`` by the environment).
+    """
     perf = time.perf_counter
+    out: dict[str, Any] = {}
     t = perf()
     import numpy as np
-    t_numpy = perf() - t
-    t = perf()
-    import symdiff as sd
-    t_import = perf() - t
-    from problems import BY_KEY
+    out["import_numpy"] = perf() - t
+    if mode == "hand":
+        t = perf()
+        import numba  # noqa: F401
+        out["import_numba"] = perf() - t
+        t = perf()
+        import handwritten
+        out["import_module"] = perf() - t
+        from problems import BY_KEY
 
-    p = BY_KEY[key]
-    args = p.make_data()
-    t = perf()
-    fn = sd.grad(p.loss, argnums=p.argnums)
-    out = fn(*args)
-    t_first = perf() - t
+        p = BY_KEY[key]
+        args = p.make_data()
+        fn = getattr(handwritten, p.hand)
+    else:
+        t = perf()
+        import symdiff as sd
+        out["import_symdiff"] = perf() - t
+        if mode == "sd-numba":
+            t = perf()
+            import numba  # noqa: F401
+            out["import_numba"] = perf() - t
+        from problems import BY_KEY
+
+        p = BY_KEY[key]
+        args = p.make_data()
+        cache = Path(os.environ["SYMDIFF_CACHE_DIR"])
+        before = len(list(cache.glob("*.py"))) if cache.exists() else 0
+        t = perf()
+        fn = sd.grad(p.loss, argnums=p.argnums)
+    result = fn(*args)
+    out["first_call"] = perf() - t
     t = perf()
     fn(*args)
-    t_second = perf() - t
-    grads = out if isinstance(out, tuple) else (out,)
-    finite = all(bool(np.all(np.isfinite(g))) for g in grads)
-    print(json.dumps({"import_numpy": t_numpy, "import_symdiff": t_import, "first_call": t_first,
-                      "second_call": t_second, "finite": finite}))
+    out["second_call"] = perf() - t
+    if mode != "hand":
+        from symdiff.pipeline import compiler_digest
+
+        out["new_cache_files"] = len(list(cache.glob("*.py"))) - before
+        out["compiler_digest"] = compiler_digest()
+    grads = result if isinstance(result, tuple) else (result,)
+    out["finite"] = all(bool(np.all(np.isfinite(g))) for g in grads)
+    print(json.dumps(out))
     return 0
 
 
-def run_worker(key: str, cache_root: Path) -> dict[str, Any]:
+def run_worker(key: str, mode: str, cache_root: Path) -> dict[str, Any]:
     env = dict(os.environ)
     env["SYMDIFF_CACHE_DIR"] = str(cache_root / "symdiff")
     env["NUMBA_CACHE_DIR"] = str(cache_root / "numba")
+    if mode == "hand":
+        env["SYMDIFF_BENCH_HAND_CACHE"] = "1"
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", key],
-                          env=env, capture_output=True, text=True, cwd=str(ROOT))
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", key,
+                           "--worker-mode", mode], env=env, capture_output=True, text=True,
+                          cwd=str(ROOT))
     wall = time.perf_counter() - t
     if proc.returncode != 0:
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
-        return {"error": f"worker exited with status {proc.returncode}:\n{tail}", "process_wall": wall}
+        return {"error": f"{mode} worker exited with status {proc.returncode}:\n{tail}",
+                "process_wall": wall}
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     result["process_wall"] = wall
     return result
 
 
-def compile_times(key: str, n_warm: int) -> dict[str, Any]:
-    """Cold first call in an empty cache, then ``n_warm`` warm first calls in new processes."""
+def _symdiff_cold_warm(key: str, n_warm: int) -> dict[str, Any]:
     root = Path(tempfile.mkdtemp(prefix=f"symdiff-bench-{key}-"))
     try:
-        cold = run_worker(key, root)
+        cold = run_worker(key, "sd", root)
         if "error" in cold:
             return {"error": "cold run: " + cold["error"]}
-        warm_runs = []
+        warm = []
         for _ in range(n_warm):
-            w = run_worker(key, root)
+            w = run_worker(key, "sd", root)
             if "error" in w:
-                return {"error": "warm run: " + w["error"], "cold": cold}
-            warm_runs.append(w)
+                return {"error": "warm run: " + w["error"]}
+            warm.append(w)
+        pre = run_worker(key, "sd-numba", root)
+        if "error" in pre:
+            return {"error": "warm run (numba pre-imported): " + pre["error"]}
     finally:
         shutil.rmtree(root, ignore_errors=True)
+    return {"cold": cold, "warm": warm, "warm_numba_preimported": pre}
+
+
+def compile_times(key: str, n_warm: int) -> dict[str, Any]:
+    """Cold first call in empty caches, then ``n_warm`` warm first calls in new processes.
+
+    symdiff keys its cache by a digest of its own source; if that changes
+    between the runs (symdiff edited meanwhile), the measurement is repeated.
+    """
+    for _attempt in range(3):
+        r = _symdiff_cold_warm(key, n_warm)
+        if "error" in r:
+            return r
+        digests = {w["compiler_digest"] for w in [r["cold"], *r["warm"], r["warm_numba_preimported"]]}
+        if len(digests) == 1:
+            break
+        print(f"  {key}: symdiff's source changed during the measurement; repeating", flush=True)
+    cold, warm, pre = r["cold"], r["warm"], r["warm_numba_preimported"]
 
     def med(field: str) -> float:
-        return statistics.median(w[field] for w in warm_runs)
+        return statistics.median(w[field] for w in warm)
 
-    return {"cold_first_call": cold["first_call"], "cold_import_symdiff": cold["import_symdiff"],
-            "cold_process_wall": cold["process_wall"],
-            "warm_first_call": med("first_call"), "warm_import_symdiff": med("import_symdiff"),
-            "warm_import_numpy": med("import_numpy"), "warm_process_wall": med("process_wall"),
-            "warm_second_call": med("second_call"), "warm_runs": warm_runs, "cold": cold,
-            "finite": cold["finite"] and all(w["finite"] for w in warm_runs)}
+    out = {"cold_first_call": cold["first_call"], "cold_import_symdiff": cold["import_symdiff"],
+           "cold_process_wall": cold["process_wall"],
+           "warm_first_call": med("first_call"), "warm_import_symdiff": med("import_symdiff"),
+           "warm_import_numpy": med("import_numpy"), "warm_process_wall": med("process_wall"),
+           "warm_second_call": med("second_call"),
+           "warm_cache_misses": sum(w["new_cache_files"] for w in warm),
+           "warm_preimported_import_numba": pre["import_numba"],
+           "warm_preimported_first_call": pre["first_call"],
+           "stale_digest": len(digests) > 1,
+           "runs": r,
+           "finite": all(w["finite"] for w in [cold, *warm, pre])}
+    if out["warm_cache_misses"] or out["stale_digest"]:
+        out["warning"] = ("warm runs did not hit the cache "
+                          f"({out['warm_cache_misses']} new generated files; "
+                          f"symdiff source changed: {out['stale_digest']})")
+
+    root = Path(tempfile.mkdtemp(prefix=f"symdiff-bench-hand-{key}-"))
+    try:
+        hand_runs = [run_worker(key, "hand", root) for _ in range(1 + n_warm)]
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    errors = [h["error"] for h in hand_runs if "error" in h]
+    if errors:
+        out["hand_error"] = errors[0]
+    else:
+        hw = hand_runs[1:]
+        out["hand_cold_first_call"] = hand_runs[0]["first_call"]
+        out["hand_warm_import_numba"] = statistics.median(h["import_numba"] for h in hw)
+        out["hand_warm_first_call"] = statistics.median(h["first_call"] for h in hw)
+        out["hand_runs"] = hand_runs
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -207,7 +288,7 @@ def compare_gradients(got: Any, want: Any, np: Any) -> tuple[bool, str]:
     if len(got_t) != len(want_t):
         return False, f"symdiff returned {len(got_t)} gradients, hand-written {len(want_t)}"
     worst = 0.0
-    for k, (g, w) in enumerate(zip(got_t, want_t)):
+    for k, (g, w) in enumerate(zip(got_t, want_t, strict=True)):
         if g.shape != w.shape:
             return False, f"gradient {k}: shape {g.shape}, hand-written {w.shape}"
         scale = float(np.max(np.abs(w))) or 1.0
@@ -216,7 +297,7 @@ def compare_gradients(got: Any, want: Any, np: Any) -> tuple[bool, str]:
             bad = int(np.argmax(np.abs(g - w) - GRAD_RTOL * np.abs(w)))
             return False, (f"gradient {k}: max |sd - hand| / max|hand| = "
                            f"{float(np.max(np.abs(g - w))) / scale:.2e}; worst entry {bad}: "
-                           f"symdiff {g.flat[bad]!r}, hand-written {w.flat[bad]!r}")
+                           f"symdiff {float(g.flat[bad])!r}, hand-written {float(w.flat[bad])!r}")
     return True, f"max |sd - hand| / max|hand| = {worst:.1e}"
 
 
@@ -341,14 +422,17 @@ def machine_info() -> dict[str, str]:
         except Exception:
             return "unknown"
 
-    commit = "unknown"
+    from symdiff.pipeline import compiler_digest
+
+    package = Path(symdiff.__file__).resolve().parent
+    commit = "not a git checkout"
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=package, text=True,
                               capture_output=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               text=True, capture_output=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "."],
+                               cwd=package, text=True, capture_output=True).stdout.strip()
         if head:
-            commit = head + (" + uncommitted changes" if dirty else "")
+            commit = "git " + head + (" + uncommitted changes to symdiff/" if dirty else "")
     except OSError:
         pass
     return {
@@ -360,7 +444,8 @@ def machine_info() -> dict[str, str]:
         "numpy": f"{np.__version__} (BLAS: {blas(np)})",
         "scipy": f"{scipy.__version__} (BLAS used by Numba's np.dot: {blas(scipy)})",
         "numba": numba.__version__,
-        "symdiff": f"{symdiff.__version__} (git {commit})",
+        "symdiff": f"{symdiff.__version__}, imported from {package} ({commit}; "
+                   f"source digest {compiler_digest()[:12]})",
     }
 
 
@@ -392,14 +477,14 @@ def render(results: list[dict[str, Any]], info: dict[str, str], opts: argparse.N
     L.append("Problems: " + "; ".join(f"**{r['key']}** {r['title']}" for r in results) + ".")
     L.append("")
 
-    L.append("Secondary measurements (same runs):")
+    L.append("Run time, more detail (same runs): symdiff's compiled function called directly "
+             "(`sd.grad(f).compile(*args)`, skipping symdiff's Python-level dispatch), the plain "
+             "NumPy loss for scale, and the spread (quartiles) of the per-call times.")
     L.append("")
-    L.append("| Problem | symdiff grad, compiled entry without dispatch | NumPy primal "
-             "(plain Python loss) | spread of symdiff grad (q1-q3) | spread of hand-written (q1-q3) "
-             "| cold process total | warm process total | 2nd call, warm process |")
-    L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+    L.append("| Problem | symdiff grad, no dispatch | NumPy primal | symdiff grad q1 - q3 "
+             "| hand-written q1 - q3 |")
+    L.append("|---|---:|---:|---:|---:|")
     for r in results:
-        c = r.get("compile", {})
         if "times" in r:
             t = r["times"]
             cells = [fmt_time(t["sd_grad_entry"]["median"]), fmt_time(t["numpy_primal"]["median"]),
@@ -407,8 +492,28 @@ def render(results: list[dict[str, Any]], info: dict[str, str], opts: argparse.N
                      f"{fmt_time(t['hand_grad']['q1'])} - {fmt_time(t['hand_grad']['q3'])}"]
         else:
             cells = ["-"] * 4
-        cells += [fmt_time(c.get("cold_process_wall")), fmt_time(c.get("warm_process_wall")),
-                  fmt_time(c.get("warm_second_call"))]
+        L.append(f"| {r['key']} | " + " | ".join(cells) + " |")
+    L.append("")
+
+    L.append("Start-up, more detail: whole-process wall times of the cold and warm subprocesses "
+             "(interpreter start, imports, data, first two calls); the warm first call when Numba "
+             "is imported beforehand (its import time in parentheses); and, for scale, the "
+             "hand-written gradient compiled with Numba's `cache=True`: first call in an empty "
+             "cache, and first call in a new process from the cache (plus `import numba`).")
+    L.append("")
+    L.append("| Problem | cold process | warm process | warm 1st call, Numba pre-imported "
+             "| hand-written cold 1st call | hand-written warm 1st call (+ import numba) |")
+    L.append("|---|---:|---:|---:|---:|---:|")
+    for r in results:
+        c = r.get("compile", {})
+        pre = c.get("warm_preimported_first_call")
+        pre_cell = (f"{fmt_time(pre)} ({fmt_time(c['warm_preimported_import_numba'])})"
+                    if pre is not None else "-")
+        hw = c.get("hand_warm_first_call")
+        hw_cell = (f"{fmt_time(hw)} (+ {fmt_time(c['hand_warm_import_numba'])})"
+                   if hw is not None else "-")
+        cells = [fmt_time(c.get("cold_process_wall")), fmt_time(c.get("warm_process_wall")),
+                 pre_cell, fmt_time(c.get("hand_cold_first_call")), hw_cell]
         L.append(f"| {r['key']} | " + " | ".join(cells) + " |")
     L.append("")
 
@@ -432,9 +537,10 @@ def render(results: list[dict[str, Any]], info: dict[str, str], opts: argparse.N
         L.append(f"- {r['key']}: " + "; ".join(parts) + ".")
     L.append("")
 
-    failures = [r for r in results if not r["ok"] or "error" in r.get("compile", {})]
+    failures = [r for r in results if not r["ok"] or "error" in r.get("compile", {})
+                or "warning" in r.get("compile", {}) or "hand_error" in r.get("compile", {})]
     if failures:
-        L.append("Failures:")
+        L.append("Failures and warnings:")
         L.append("")
         for r in failures:
             L.append(f"- {r['key']}:")
@@ -443,7 +549,8 @@ def render(results: list[dict[str, Any]], info: dict[str, str], opts: argparse.N
             for k, v in r["checks"].items():
                 if not v["ok"]:
                     L.append(f"  check {k} failed: {v['msg']}")
-            for text in (r.get("error"), r.get("compile", {}).get("error")):
+            c = r.get("compile", {})
+            for text in (r.get("error"), c.get("error"), c.get("warning"), c.get("hand_error")):
                 if text:
                     L.extend("  " + line for line in text.splitlines())
             L.append("  ```")
@@ -488,18 +595,22 @@ def main(argv: list[str] | None = None) -> int:
                     help="write raw results here (default benchmarks/results.json on full runs)")
     ap.add_argument("--update-docs", action="store_true",
                     help="rewrite the generated results section of docs/benchmarks.md")
+    ap.add_argument("--label", default="",
+                    help="a note on the symdiff under test, recorded with the machine info")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--worker-mode", default="sd", choices=("sd", "sd-numba", "hand"),
+                    help=argparse.SUPPRESS)
     opts = ap.parse_args(argv)
     if opts.worker:
-        return worker(opts.worker)
+        return worker(opts.worker, opts.worker_mode)
     opts.repeats = opts.repeats or (3 if opts.quick else 11)
     opts.target_time = opts.target_time or (0.02 if opts.quick else 0.2)
     opts.warm_runs = opts.warm_runs if opts.warm_runs is not None else (1 if opts.quick else 3)
 
     import numpy as np
+    from problems import BY_KEY, PROBLEMS
 
     import symdiff as sd
-    from problems import BY_KEY, PROBLEMS
 
     keys = [k.strip() for k in opts.problems.split(",") if k.strip()]
     unknown = [k for k in keys if k not in BY_KEY]
@@ -507,9 +618,17 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown problem(s) {unknown}; choose from {list(BY_KEY)}")
     selected = [BY_KEY[k] for k in keys] if keys else PROBLEMS
 
-    command = "python benchmarks/run.py" + (" " + " ".join(sys.argv[1:]) if sys.argv[1:] else "")
-    command = command.replace(" --update-docs", "")
+    shown = [a for a in (sys.argv[1:] if argv is None else argv) if a != "--update-docs"]
+    command = shlex.join(["python", "benchmarks/run.py", *shown])
+    if os.environ.get("PYTHONPATH"):
+        command = f"PYTHONPATH={shlex.quote(os.environ['PYTHONPATH'])} {command}"
+    try:
+        load_start = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        load_start = float("nan")
     info = machine_info()
+    if opts.label:
+        info["symdiff"] += f"; {opts.label}"
     print("symdiff benchmarks (single-threaded)")
     for k, v in info.items():
         print(f"  {k}: {v}")
@@ -531,8 +650,18 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 print(f"  {r['key']}: cold {fmt_time(c['cold_first_call'])}, warm first call "
                       f"{fmt_time(c['warm_first_call'])}, import symdiff "
-                      f"{fmt_time(c['warm_import_symdiff'])}", flush=True)
+                      f"{fmt_time(c['warm_import_symdiff'])}; hand-written cache=True: cold "
+                      f"{fmt_time(c.get('hand_cold_first_call'))}, warm "
+                      f"{fmt_time(c.get('hand_warm_first_call'))} + import numba "
+                      f"{fmt_time(c.get('hand_warm_import_numba'))}", flush=True)
+                if "warning" in c:
+                    print(f"  {r['key']}: WARNING {c['warning']}", flush=True)
 
+    try:
+        info["load average (1 min)"] = (f"{load_start:.2f} at start, {os.getloadavg()[0]:.2f} at end "
+                                        f"(other processes on the machine add noise)")
+    except (AttributeError, OSError):
+        pass
     section = render(results, info, opts, command)
     print("\n" + section)
     json_path = opts.json or (None if opts.quick or keys else str(HERE / "results.json"))

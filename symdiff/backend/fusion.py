@@ -30,7 +30,6 @@ from symdiff.ir import indexing
 from symdiff.ir.builder import const_value
 from symdiff.ir.core import Block, Op, Value
 from symdiff.ir.ops import NP_DTYPE
-from symdiff.ir.registry import lookup
 from symdiff.transforms.shapes import Dims, ShapeInfo
 
 # Elementwise ops fused into loops (transcendentals are excluded on purpose).
@@ -249,10 +248,9 @@ class GroupEmitter:
             if op.name == "index_add":
                 self.n[op.result] = self.n[op.args[0]]
         body = depth
-        for axis, (i, e) in enumerate(zip(self.idx, extents, strict=True)):
+        for i, e in zip(self.idx, extents, strict=True):
             self.w.line(body, f"for {i} in range({e}):")
             body += 1
-            _ = axis
         for op in self.g.ops:
             self._emit_op(op, body, outputs)
         for op in self.g.ops:
@@ -418,5 +416,3 @@ def _scalar_expression(op: Op, args: list[str]) -> str:
         return f"{a[0]} ** {a[1]}"
     return table[name].format(*a)
 
-
-_ = lookup

@@ -16,7 +16,7 @@ import numpy as np
 
 from symdiff.frontend.values import FuncRef, FVal, NoneVal, TupleVal
 from symdiff.ir.core import Value
-from symdiff.ir.types import F64, I64
+from symdiff.ir.types import I64
 
 if TYPE_CHECKING:
     from symdiff.frontend.lower import _FunctionLowerer as Lowerer
@@ -398,5 +398,3 @@ def call_method(lw: Lowerer, x: Value, name: str, args: list[FVal], kwargs: dict
 
 _METHODS = {"sum", "mean", "max", "min", "prod", "dot", "reshape", "flatten", "ravel", "copy",
             "transpose", "clip"}
-
-_ = (F64,)

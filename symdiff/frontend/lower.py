@@ -26,7 +26,7 @@ from symdiff.frontend.values import FuncRef, FVal, ModuleRef, NoneVal, SliceVal,
 from symdiff.ir.builder import Builder, const_value
 from symdiff.ir.core import Block, Function, Value
 from symdiff.ir.ops import TypeRuleError
-from symdiff.ir.types import BOOL, F64, I64, Type, promote
+from symdiff.ir.types import BOOL, I64, Type, promote
 
 _BINOPS: dict[type, str] = {
     ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
@@ -640,5 +640,3 @@ def _describe(v: FVal | None) -> str:
         return "a slice"
     return "nothing"
 
-
-_ = (F64,)

@@ -14,7 +14,7 @@ from typing import Any
 from symdiff.backend import helpers
 from symdiff.ir import indexing
 from symdiff.ir.registry import OpDef, register
-from symdiff.ir.types import BOOL, F64, I64, Type, promote
+from symdiff.ir.types import BOOL, I64, Type, promote
 
 
 class TypeRuleError(ValueError):
@@ -499,5 +499,3 @@ register(OpDef("broadcast_like", 2, _broadcast_like_type, _emit_broadcast_like,
                doc="A new float array of the second argument's shape, broadcast from the first."))
 register(OpDef("if", 1, _if_type, _emit_if,
                doc="Structured conditional: two regions yielding the results."))
-
-_ = (F64,)
