@@ -20,7 +20,7 @@ from symdiff.frontend.lower import lower
 from symdiff.frontend.source import read_source
 from symdiff.ir.printer import print_function
 from symdiff.ir.types import Type
-from symdiff.pipeline import Transform, build, compile_transform, generate
+from symdiff.pipeline import BACKENDS, Transform, build, compile_transform, generate
 from symdiff.signature import bind_arguments, format_kinds, kinds_of, parse_signature
 from symdiff.transforms.simplify import simplify
 
@@ -40,6 +40,8 @@ class Compiled:
     """
 
     def __init__(self, fn: Callable[..., Any], transform: Transform, backend: str = "numba"):
+        if backend not in BACKENDS:
+            raise SymdiffError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
         if not isinstance(fn, FunctionType):
             inner = getattr(fn, "__wrapped_symdiff__", None)
             if inner is None:
@@ -86,8 +88,7 @@ class Compiled:
                     f"Numba could not compile the code symdiff generated for {fn.__name__} "
                     f"(a bug in symdiff; please report it with this message):\n{e}") from None
             raise
-        if len(full) == len(args) and all(a is b for a, b in zip(full, args, strict=True)):
-            self._table[tuple([_fast_key(a) for a in args])] = entry
+        self._table[tuple([_fast_key(a) for a in args])] = _adapter(entry, len(args), full)
         return result
 
     def compile(self, *args: Any) -> Callable[..., Any]:
@@ -99,6 +100,18 @@ class Compiled:
     def __repr__(self) -> str:
         nums = f", argnums={self.transform.argnums}" if self.transform.argnums else ""
         return f"<symdiff.{self.transform.kind}({self.__wrapped_symdiff__.__qualname__}{nums})>"
+
+
+def _adapter(entry: Callable[..., Any], n_given: int, full: tuple[Any, ...]) -> Callable[..., Any]:
+    """``entry`` itself when calls pass every argument as it is compiled for; otherwise a
+    small wrapper that appends the defaults and turns 0-d arrays into scalars."""
+    defaults = full[n_given:]
+    if not defaults and not any(type(a) is _ndarray and a.ndim == 0 for a in full):
+        return entry
+
+    def call(*args: Any) -> Any:
+        return entry(*_scalarize(args), *defaults)
+    return call
 
 
 def _scalarize(args: tuple[Any, ...]) -> tuple[Any, ...]:

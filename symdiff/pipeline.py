@@ -21,7 +21,8 @@ from symdiff.backend.emit import GeneratedModule, generate_module
 from symdiff.errors import SymdiffError
 from symdiff.frontend.keying import function_key
 from symdiff.frontend.lower import Lowered, lower
-from symdiff.ir.core import Block, Function
+from symdiff.ir.builder import Builder
+from symdiff.ir.core import Block, Function, Value, hint
 from symdiff.ir.types import Type
 from symdiff.ir.verify import verify
 from symdiff.transforms.reverse import reverse
@@ -62,12 +63,45 @@ def _checked(fn: Function) -> Function:
     return fn
 
 
+# Results produced by these may share memory with an argument; they are copied on return.
+_MAY_ALIAS = {"getitem", "transpose", "reshape", "expand_dims", "unbroadcast", "if"}
+
+
+def own_results(fn: Function) -> Function:
+    """Copy array results that are arguments or may be views of them.
+
+    A caller must be able to modify what symdiff returns without changing its
+    own inputs (``grad(lambda x, y: np.dot(x, y))`` would otherwise return y).
+    """
+    producers = {r: op for op in fn.body.ops for r in op.results}
+
+    def may_alias_argument(v: Value, depth: int = 0) -> bool:
+        p = producers.get(v)
+        if p is None:
+            return True  # a parameter
+        if p.name not in _MAY_ALIAS:
+            return False  # a fresh array
+        if p.name == "if" or depth > 32:
+            return True
+        return may_alias_argument(p.args[0], depth + 1)
+
+    b = Builder()
+    for op in fn.body.ops:
+        b.append(op)
+    outs = []
+    for v in fn.returns:
+        if v.type.ndim > 0 and may_alias_argument(v):
+            v = b.op("copy", v, name_hint=hint(v))
+        outs.append(v)
+    return Function(fn.name, fn.params, Block((), tuple(b.ops), tuple(outs)), fn.loc)
+
+
 def build(fn: FunctionType, kinds: tuple[Type, ...], transform: Transform) -> Built:
     lowered = lower(fn, kinds)
     ir = _checked(lowered.function)
     n_out = len(ir.returns)
     if transform.kind == "primal":
-        final = _checked(simplify(ir))
+        final = _checked(own_results(simplify(ir)))
         return Built(lowered, final, "tuple" if lowered.returns_tuple else "single")
     for k in transform.argnums:
         if not -len(ir.params) <= k < len(ir.params):
@@ -79,7 +113,7 @@ def build(fn: FunctionType, kinds: tuple[Type, ...], transform: Transform) -> Bu
     values, grads = yields[:n_out], yields[n_out:]
     keep = (*values, *grads) if transform.kind == "value_and_grad" else grads
     trimmed = Function(grad.name, grad.params, Block((), grad.body.ops, tuple(keep)), grad.loc)
-    final = _checked(simplify(trimmed))
+    final = _checked(own_results(simplify(trimmed)))
     shape = "tuple" if transform.tuple_grads else "single"
     if transform.kind == "value_and_grad":
         shape = "value_" + shape
@@ -119,7 +153,8 @@ def compiler_digest() -> str:
 def entry_key(fn: FunctionType, kinds: tuple[Type, ...], transform: Transform,
               backend: str) -> str:
     h = hashlib.sha256()
-    h.update(f"{compiler_digest()}\0{backend}\0{transform}\0{kinds}\0".encode())
+    from symdiff.backend.emit import FUSION
+    h.update(f"{compiler_digest()}\0{backend}\0{transform}\0{kinds}\0{FUSION}\0".encode())
     h.update(function_key(fn).encode())
     return h.hexdigest()
 

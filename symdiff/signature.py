@@ -103,8 +103,11 @@ def _annotation_kind(ann: Any) -> Type | None:
     if ann is bool:
         return Type("bool")
     if isinstance(ann, str):
+        text = ann.strip()
+        if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+            text = text[1:-1]  # a quoted annotation under `from __future__ import annotations`
         try:
-            return Type.parse(ann)
+            return Type.parse(text)
         except ValueError:
             return None
     return None

@@ -3,7 +3,7 @@
 Each op becomes one statement built as an `ast` node and written with
 ``ast.unparse``; ``# line N: <source>`` comments mark where the user's lines
 begin. Values keep the user's names (``w``), adjoints read ``w_bar``. The
-functional updates ``index_add`` are written in place when their base array
+functional updates ``index_add`` and ``setitem`` are written in place when their base array
 is fresh and dead afterwards, so an adjoint of an indexing never copies.
 """
 
@@ -92,6 +92,16 @@ class _Writer:
         self.main_file = main_file
         self.last_comment: tuple[str, int] | None = None
         self.shapes: ShapeInfo | None = None
+        self.taken: set[str] = set(names.values())
+
+    def fresh_name(self, base: str) -> str:
+        """An identifier no value of the function uses (for loop-local temporaries)."""
+        candidate, k = base, 0
+        while candidate in self.taken:
+            k += 1
+            candidate = f"{base}_{k}"
+        self.taken.add(candidate)
+        return candidate
 
     def line(self, depth: int, text: str) -> None:
         pad = "    " * depth
@@ -137,7 +147,7 @@ class _Writer:
         self.comment(depth, op)
         if op.name == "if":
             self.emit_if(op, depth)
-        elif op.name == "index_add":
+        elif op.name in ("index_add", "setitem"):
             self.emit_index_add(op, depth, in_place=self.may_overwrite(op.args[0], k, block, uses))
         else:
             self.emit_plain(op, depth)
@@ -184,7 +194,8 @@ class _Writer:
             g_text = f"{n[g]}[{_drop_newaxis(spec, g.type.ndim)}]"
             spec = tuple(e for e in spec if e != "n")
         index_text = indexing.format_index(spec, idx)
-        self.line(depth, f"{target}[{index_text}] += {g_text}")
+        operator = "+=" if op.name == "index_add" else "="
+        self.line(depth, f"{target}[{index_text}] {operator} {g_text}")
 
     def emit_if(self, op: Op, depth: int) -> None:
         n = self.names

@@ -142,7 +142,7 @@ def plan(block: Block, shapes: ShapeInfo, uses_after: Callable[[Value, int], boo
             _add(group, op)
             continue
         depends = group is not None and any(a in group.values for a in op.args)
-        barrier = op.name in ("index_add", "if") or bool(op.regions)
+        barrier = op.name in ("index_add", "setitem", "if") or bool(op.regions)
         if group is not None and not depends and not barrier and dims is None:
             hoisted.append(op)
             continue
@@ -251,14 +251,32 @@ class GroupEmitter:
         for i, e in zip(self.idx, extents, strict=True):
             self.w.line(body, f"for {i} in range({e}):")
             body += 1
+        needed = self._needed(outputs)
         for op in self.g.ops:
-            self._emit_op(op, body, outputs)
+            if op in needed:
+                self._emit_op(op, body, outputs)
         for op in self.g.ops:
             if op.name == "reduce" and op.attr("kind") == "mean":
                 count = " * ".join(f"{extents[a]}" for a in self._reduced_axes(op))
                 r = self.n[op.result]
                 self.w.line(depth, f"{r} = {r} / ({count})")
         return True
+
+    def _needed(self, outputs: list[Op]) -> set[Op]:
+        """Member ops whose element values are read: by outputs, reductions, index writes,
+        or other needed members (``broadcast_like`` reads only its first argument)."""
+        producer = {r: op for op in self.g.ops for r in op.results}
+        needed: set[Op] = set()
+        stack = [op for op in self.g.ops
+                 if op in outputs or op.name in ("reduce", "index_add")]
+        while stack:
+            op = stack.pop()
+            if op in needed:
+                continue
+            needed.add(op)
+            reads = op.args[:1] if op.name == "broadcast_like" else op.args
+            stack.extend(producer[a] for a in reads if a in producer)
+        return needed
 
     # -- pieces ----------------------------------------------------------------
     def _reduced_axes(self, op: Op) -> list[int]:
@@ -345,8 +363,9 @@ class GroupEmitter:
             expr = self.element(op.args[0])
         else:
             expr = _scalar_expression(op, [self.element(a) for a in op.args])
+            expr = _fold_literals(expr)
         r = op.result
-        local = self.n[r] + ("_i" if op in outputs else "")
+        local = self.w.fresh_name(self.n[r] + "_i") if op in outputs else self.n[r]
         if _is_atom(expr) and op not in outputs:
             self.local[r] = expr
             return
@@ -371,7 +390,7 @@ class GroupEmitter:
             self.w.line(depth, f"{r} *= {v}")
         else:
             cmp = ">" if kind == "max" else "<"
-            tmp = f"{self.n[op.result]}_v"
+            tmp = self.w.fresh_name(f"{self.n[op.result]}_v")
             self.w.line(depth, f"{tmp} = {v}")
             self.w.line(depth, f"if {tmp} {cmp} {r} or {tmp} != {tmp}:")
             self.w.line(depth + 1, f"{r} = {tmp}")
@@ -389,6 +408,21 @@ def _offset_between(have, want) -> int | None:
 
 
 _ATOM = re.compile(r"^(-?[0-9.]+(e-?[0-9]+)?|\(?-?[0-9.]+\)?|[A-Za-z_][A-Za-z0-9_.]*(\[[^\[\]]*\])?)$")
+
+
+_LITERAL_BINARY = re.compile(r"^\(?(-?[0-9.]+(?:e-?[0-9]+)?)\)? ([-+*/]) \(?(-?[0-9.]+(?:e-?[0-9]+)?)\)?$")
+
+
+def _fold_literals(expr: str) -> str:
+    """``1.0 * 100.0`` -> ``100.0``: arithmetic on two float literals, evaluated."""
+    m = _LITERAL_BINARY.match(expr)
+    if not m or "." not in m.group(1) + m.group(3):
+        return expr
+    a, op, b = float(m.group(1)), m.group(2), float(m.group(3))
+    if op == "/" and b == 0.0:
+        return expr
+    value = {"+": a + b, "-": a - b, "*": a * b, "/": a / b}[op]
+    return repr(value) if value >= 0 else f"({value!r})"
 
 
 def _is_atom(expr: str) -> bool:

@@ -108,16 +108,22 @@ def broadcast_like_helper(ndim: int) -> tuple[str, str]:
 def index_add_helper(spec_tag: str, n_index: int, kinds: tuple[str, ...]) -> tuple[str, str]:
     """``acc[idx] += g`` with duplicate-safe accumulation for integer-array indices.
 
-    ``kinds`` gives each leading index entry: ``"a"`` (1-D int array, indexed by
-    the loop counter) or ``"i"`` (int scalar).
+    ``kinds`` gives each leading index entry: ``"a"`` (1-D int array) or
+    ``"i"`` (int scalar). Index arrays broadcast as in NumPy (length 1 or the
+    common length); other lengths raise IndexError, as NumPy does.
     """
     name = f"_index_add_{spec_tag}"
     params = ", ".join(f"i{k}" for k in range(n_index))
-    first_array = kinds.index("a")
-    sub = ", ".join(f"i{k}[k]" if kind == "a" else f"i{k}" for k, kind in enumerate(kinds))
-    src = f'''def {name}(acc, g, {params}):
-    for k in range(i{first_array}.shape[0]):
-        acc[{sub}] += g[k]
-    return acc
-'''
-    return name, src
+    arrays = [k for k, kind in enumerate(kinds) if kind == "a"]
+    lines = [f"def {name}(acc, g, {params}):", "    n = 1"]
+    for k in arrays:
+        lines.append(f"    if i{k}.shape[0] != 1:")
+        lines.append(f"        n = i{k}.shape[0]")
+    for k in arrays:
+        lines.append(f"    if i{k}.shape[0] != 1 and i{k}.shape[0] != n:")
+        lines.append('        raise IndexError("shape mismatch: indexing arrays could not be '
+                     'broadcast together")')
+    sub = ", ".join((f"i{k}[k if i{k}.shape[0] != 1 else 0]" if kind == "a" else f"i{k}")
+                    for k, kind in enumerate(kinds))
+    lines += ["    for k in range(n):", f"        acc[{sub}] += g[k]", "    return acc"]
+    return name, "\n".join(lines) + "\n"

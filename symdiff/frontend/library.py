@@ -95,9 +95,17 @@ def _binary(op: str) -> Handler:
 
 def _reduction(kind: str) -> Handler:
     def handler(lw: Lowerer, args, kwargs, node):
-        x, axis, keepdims = _args(lw, node, args, kwargs, ["a", "axis", "keepdims"], 1, kind)
+        x, axis, dtype, out, keepdims = _args(
+            lw, node, args, kwargs, ["a", "axis", "dtype", "out", "keepdims"], 1, kind)
+        _refuse_given(lw, node, kind, dtype=dtype, out=out)
         return reduce(lw, kind, _val(lw, x, node), axis, keepdims, node)
     return handler
+
+
+def _refuse_given(lw: Lowerer, node: ast.AST, fname: str, **given: FVal | None) -> None:
+    for key, v in given.items():
+        if v is not None and not isinstance(v, NoneVal):
+            lw.error(node, f"{fname}(): the argument '{key}' is not supported")
 
 
 def reduce(lw: Lowerer, kind: str, x: Value, axis: FVal | None, keepdims: FVal | None,
@@ -195,7 +203,9 @@ def reshape(lw: Lowerer, x: Value, shape: list[FVal], node: ast.AST) -> Value:
 
 
 def _reshape(lw, args, kwargs, node):
-    a, shape = _args(lw, node, args, kwargs, ["a", "newshape"], 2, "reshape")
+    if "newshape" in kwargs:  # NumPy's older keyword
+        kwargs = {**kwargs, "shape": kwargs.pop("newshape")}
+    a, shape = _args(lw, node, args, kwargs, ["a", "shape"], 2, "reshape")
     return reshape(lw, _val(lw, a, node), [shape], node)
 
 
@@ -232,8 +242,11 @@ def _full(lw, args, kwargs, node):
     dims = lw.shape_values(shape, node)
     value = _val(lw, fill, node)
     dt = _dtype_of(lw, dtype, node, None)
-    if dt is not None and dt != value.type.dtype:
-        value = lw.b.to_float(value) if dt == "f64" else value
+    if dt == "i64" and value.type.dtype == "f64":
+        lw.error(node, "np.full with an integer dtype and a float fill value truncates, which is "
+                 "not differentiable", "use an integer fill value or dtype=float")
+    if dt == "f64":
+        value = lw.b.to_float(value)
     return lw.typed(node, "full", *dims, value, dtype=None)
 
 
@@ -257,8 +270,8 @@ def _to_float(lw, args, kwargs, node):
     (a,) = _args(lw, node, args, kwargs, ["x"], 1, "float")
     x = _val(lw, a, node)
     if x.type.ndim:
-        lw.error(node, "float() takes a scalar", "use x.astype is not supported; arrays "
-                 "are float64 already")
+        lw.error(node, "float() takes a scalar, not an array",
+                 "arrays passed to symdiff are float64 already; x.astype is not supported")
     return lw.b.to_float(x)
 
 
@@ -266,14 +279,15 @@ def _to_int(lw, args, kwargs, node):
     (a,) = _args(lw, node, args, kwargs, ["x"], 1, "int")
     x = _val(lw, a, node)
     if x.type != I64:
-        lw.error(node, "int() of a float is not differentiable and is not supported",
-                 "pass integers as integer arguments")
+        lw.error(node, f"int() is supported on integers only, not {x.type}",
+                 "converting a float to an integer is not differentiable; pass integers as "
+                 "integer arguments")
     return x
 
 
 def _power(lw, args, kwargs, node):
     x, y = _args(lw, node, args, kwargs, ["x1", "x2"], 2, "power")
-    return lw.typed(node, "pow", _val(lw, x, node), _val(lw, y, node))
+    return lw.power(_val(lw, x, node), _val(lw, y, node), node)
 
 
 def _builtin_minmax(name: str) -> Handler:
@@ -376,7 +390,9 @@ def array_attribute(lw: Lowerer, x: Value, attr: str, node: ast.AST) -> FVal:
 def call_method(lw: Lowerer, x: Value, name: str, args: list[FVal], kwargs: dict[str, FVal],
                 node: ast.Call) -> FVal:
     if name in ("sum", "mean", "max", "min", "prod"):
-        axis, keepdims = _args(lw, node, args, kwargs, ["axis", "keepdims"], 0, name)
+        axis, dtype, out, keepdims = _args(lw, node, args, kwargs,
+                                           ["axis", "dtype", "out", "keepdims"], 0, name)
+        _refuse_given(lw, node, name, dtype=dtype, out=out)
         return reduce(lw, name, x, axis, keepdims, node)
     if name == "dot":
         return _dot(lw, [x, *args], kwargs, node)

@@ -76,7 +76,7 @@ def lower(fn: FunctionType, arg_types: Sequence[Type]) -> Lowered:
     lowerer = _FunctionLowerer(src, builder, call_stack=(fn,))
     params = lowerer.bind_parameters(arg_types)
     result = lowerer.lower_body(src.tree.body)
-    returns = lowerer.flatten_return(result, src.tree)
+    returns = lowerer.flatten_return(result, lowerer.return_node)
     body = Block((), tuple(builder.ops), tuple(returns))
     ir = Function(fn.__name__, tuple(params), body, src.loc(src.tree))
     return Lowered(ir, isinstance(result, TupleVal), tuple(lowerer.sources))
@@ -91,6 +91,7 @@ class _FunctionLowerer:
         self.src = src
         self.b = builder
         self.env: dict[str, FVal] = {}
+        self.return_node: ast.AST = src.tree
         self.params: set[str] = set()
         self.call_stack = call_stack
         self.sources = sources if sources is not None else [src]
@@ -137,6 +138,7 @@ class _FunctionLowerer:
                         self.error(stmts[k + 1], "code after 'return' is unreachable")
                     if stmt.value is None:
                         self.error(stmt, "the function must return a value")
+                    self.return_node = stmt
                     return self.expr(stmt.value)
                 self.statement(stmt, first=(k == 0))
         self.error(stmts[-1] if stmts else self.src.tree,
@@ -157,11 +159,18 @@ class _FunctionLowerer:
                 self.assign(stmt.target, None, aug=stmt)
                 return
             current = self.load_name(stmt.target)
+            if isinstance(current, Value) and current.type.ndim > 0:
+                self.check_in_place(current, stmt.target.id, stmt, "'" + _AUG_SYMBOL.get(
+                    type(stmt.op), "op=") + "'")
             value = self.binop(stmt.op, current, self.expr(stmt.value), stmt)
             self.assign(stmt.target, value)
         elif isinstance(stmt, ast.Expr):
             if isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str):
                 return  # docstring or a bare string: no effect
+            if isinstance(stmt.value, (ast.Yield, ast.YieldFrom)):
+                self.error(stmt, "'yield' is not supported", "return a value instead")
+            if isinstance(stmt.value, ast.Await):
+                self.error(stmt, "'await' is not supported")
             if isinstance(stmt.value, ast.Call):
                 self.error(stmt, "a call whose result is discarded has no effect here",
                            "symdiff functions are pure: assign the result or remove the call")
@@ -205,6 +214,24 @@ class _FunctionLowerer:
         else:
             self.error(target, f"cannot assign to {type(target).__name__}")
 
+    def check_in_place(self, array: Value, name: str, node: ast.AST, what: str) -> None:
+        """Refuse an in-place update whose effect NumPy would make visible elsewhere.
+
+        symdiff lowers ``y += v`` and element writes to fresh values; that is
+        exact only when no other name, and no argument, shares y's memory.
+        """
+        root = _root(array)
+        params = {v: k for k, v in self.env.items() if k in self.params and isinstance(v, Value)}
+        if root is None or root in params.keys() or _is_param_value(root, self):
+            owner = params.get(root, "an argument")
+            self.error(node, f"{what} on '{name}' would modify the argument array '{owner}' in "
+                       "place: symdiff functions are pure",
+                       f"work on a copy ({name} = {name}.copy()) or write {name} = {name} + ...")
+        for other, v in self.env.items():
+            if other != name and isinstance(v, Value) and v.type.ndim > 0 and _root(v) is root:
+                self.error(node, f"{what} on '{name}' would also change '{other}', which shares "
+                           "its memory", f"copy first: {name} = {name}.copy()")
+
     def flatten_return(self, result: FVal, node: ast.AST) -> list[Value]:
         if isinstance(result, Value):
             return [result]
@@ -212,10 +239,12 @@ class _FunctionLowerer:
             out = []
             for item in result.items:
                 if not isinstance(item, Value):
-                    self.error(node, "a returned tuple must hold numbers and arrays only")
+                    self.error(node, "a returned tuple must hold numbers and arrays only",
+                               f"this one holds {_describe(item)}")
                 out.append(item)
             return out
-        self.error(node, f"cannot return a {_describe(result)}")
+        self.error(node, f"cannot return {_describe(result)}",
+                   "return numbers, arrays or a tuple of them")
 
     # ----------------------------------------------------------- expressions
     def expr(self, node: ast.expr) -> FVal:
@@ -339,10 +368,20 @@ class _FunctionLowerer:
         y = self.as_value(right, node)
         if name == "matmul":
             return self.typed(node, "matmul", x, y)
+        if name == "pow":
+            return self.power(x, y, node)
         if name in ("floordiv", "mod") and (x.type.dtype == "f64" or y.type.dtype == "f64"):
             self.error(node, f"'{'//' if name == 'floordiv' else '%'}' on floats is not "
                        "differentiable", "use it on integers only")
         return self.typed(node, name, x, y)
+
+    def power(self, x: Value, y: Value, node: ast.AST) -> Value:
+        """``x ** y``; an integer to a negative (or unknown) integer power is a float, as in Python."""
+        if x.type.dtype != "f64" and y.type.dtype != "f64":
+            c = const_value(y)
+            if not (isinstance(c, int) and c >= 0):
+                x = self.b.to_float(x)
+        return self.typed(node, "pow", x, y)
 
     def typed(self, node: ast.AST, name: str, *args: Value, **attrs: Any) -> Value:
         """Emit an op, turning a type-rule failure into a located error."""
@@ -371,7 +410,7 @@ class _FunctionLowerer:
         """A boolean scalar for use as a condition (numbers test against zero)."""
         if v.type.ndim != 0:
             self.error(node, "the truth value of an array is ambiguous",
-                       "reduce it first, e.g. np.all(...) is not supported: compare scalars")
+                       "use np.where for elementwise choice, or compare scalars")
         if v.type.dtype == "bool":
             return v
         return self.b.op("ne", v, self.b.const(0, Type(v.type.dtype)))
@@ -613,6 +652,34 @@ _BUILTIN_HINTS = {id(k): v for k, v in {
     builtins.range: "loops are not supported yet",
     builtins.isinstance: "symdiff specializes on argument kinds; write one function per kind",
 }.items()}
+
+
+_AUG_SYMBOL = {ast.Add: "+=", ast.Sub: "-=", ast.Mult: "*=", ast.Div: "/=", ast.Pow: "**=",
+               ast.MatMult: "@=", ast.FloorDiv: "//=", ast.Mod: "%="}
+_VIEW_OPS = {"transpose", "reshape", "expand_dims"}
+
+
+def _root(v: Value) -> Value | None:
+    """The array whose memory ``v`` may share (itself when fresh); None when unknown."""
+    from symdiff.ir.builder import defining_op
+    seen = 0
+    while seen < 64:
+        seen += 1
+        op = defining_op(v)
+        if op is None:
+            return v  # a parameter
+        if op.name == "getitem" and "a" not in op.attr("spec") or op.name in _VIEW_OPS:
+            v = op.args[0]
+            continue
+        if op.name == "if":
+            return None  # may be any of its branches' values
+        return v
+    return None
+
+
+def _is_param_value(v: Value, lw: _FunctionLowerer) -> bool:
+    from symdiff.ir.builder import defining_op
+    return defining_op(v) is None
 
 
 def _negated_const(v: Value) -> int | None:

@@ -58,7 +58,13 @@ def read_source(fn: object) -> FunctionSource:
     dedented = textwrap.dedent(text)
     indent = _indent_removed(text, dedented)
     module = ast.parse(dedented)
-    defs = [n for n in module.body if isinstance(n, ast.FunctionDef)]
+    defs = [n for n in module.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    if defs and isinstance(defs[0], ast.AsyncFunctionDef):
+        line = first_line + defs[0].lineno - 1
+        raise UnsupportedSyntaxError(
+            "async functions are not supported",
+            Loc(fn.__code__.co_filename, line, defs[0].col_offset + indent,
+                text.splitlines()[defs[0].lineno - 1]), hint="use a plain 'def'")
     if not defs:
         raise UnsupportedSyntaxError(f"cannot find the definition of {fn.__qualname__}")
     return FunctionSource(fn, fn.__code__.co_filename, text, first_line, indent, defs[0])

@@ -165,6 +165,16 @@ def _index_add_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type,
     return (types[0],)
 
 
+def _setitem_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    base, value = types[0], types[1]
+    part = _getitem_type([base, *types[2:]], attrs)[0]
+    if value.ndim > part.ndim:
+        raise TypeRuleError(f"cannot write a {value.ndim}-D value into a {part.ndim}-D part")
+    if base.dtype != "f64" and value.dtype == "f64":
+        raise TypeRuleError("cannot write a float into an integer array")
+    return (base,)
+
+
 def _if_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
     if types[0] != BOOL:
         raise TypeRuleError("an if condition must be a boolean scalar")
@@ -198,6 +208,12 @@ def _infix(symbol: str):
     def emit(ctx, op, a):
         return f"{a[0]} {symbol} {a[1]}"
     return emit
+
+
+def _emit_div(ctx, op, a):
+    if not ctx.numba and all(v.type.ndim == 0 for v in op.args):
+        return f"np.divide({a[0]}, {a[1]})"  # NumPy semantics (inf, nan), as under Numba
+    return f"{a[0]} / {a[1]}"
 
 
 def _emit_pow(op, a):
@@ -419,7 +435,7 @@ ELEMENTWISE_BINARY = {
     "add": (_arith, _infix("+"), _sym_binary(lambda sp, x, y: x + y)),
     "sub": (_arith, _infix("-"), _sym_binary(lambda sp, x, y: x - y)),
     "mul": (_arith, _infix("*"), _sym_binary(lambda sp, x, y: x * y)),
-    "div": (_float_result, _infix("/"), _sym_binary(lambda sp, x, y: x / y)),
+    "div": (_float_result, lambda ctx, op, a: _emit_div(ctx, op, a), _sym_binary(lambda sp, x, y: x / y)),
     "pow": (_arith, lambda ctx, op, a: _emit_pow(op, a), _sym_binary(lambda sp, x, y: x**y)),
     "maximum": (_arith, _emit_minmax("max"), _sym_binary(lambda sp, x, y: sp.Max(x, y))),
     "minimum": (_arith, _emit_minmax("min"), _sym_binary(lambda sp, x, y: sp.Min(x, y))),
@@ -490,6 +506,9 @@ register(OpDef("copy", 1, _like_first, _emit_copy, lambda sp, a, attrs: a[0]))
 register(OpDef("arange", None, _arange_type, _emit_arange, differentiable=False))
 register(OpDef("shape", 1, _shape_type, _emit_shape, differentiable=False))
 register(OpDef("getitem", None, _getitem_type, _emit_getitem))
+register(OpDef("setitem", None, _setitem_type, _emit_index_add,
+               doc="base with value written at index (a functional update; emitted in place "
+                   "when base is fresh and dead afterwards)."))
 register(OpDef("index_add", None, _index_add_type, _emit_index_add,
                doc="acc with g added at index (duplicates accumulate); adjoint of getitem."))
 register(OpDef("unbroadcast", 2, _unbroadcast_type, _emit_unbroadcast,

@@ -297,6 +297,22 @@ def _index_add(adj, op, g):
         adj.add(part, adj.b.op("getitem", g, *index, spec=op.attr("spec")))
 
 
+@rule("setitem")
+def _setitem(adj, op, g):
+    """r = base with value written at index: value gets g's part there, base the rest of g."""
+    b, (base, value, *index) = adj.b, op.args[:2], op.args[2:]
+    spec = op.attr("spec")
+    if adj.needs(value):
+        part = b.op("getitem", g, *index, spec=spec)
+        if part.type.ndim > value.type.ndim:
+            part = b.op("unbroadcast", part, value)
+        elif part.type.ndim == value.type.ndim and value.type.ndim > 0:
+            part = b.op("unbroadcast", part, value)
+        adj.add(value, part)
+    if adj.needs(base):
+        adj.add(base, b.op("setitem", g, b.scalar(0.0), *index, spec=spec))
+
+
 # --------------------------------------------------------- structured ops
 
 VJP_RULES["if"] = reverse_if

@@ -102,7 +102,7 @@ class ShapeInfo:
             return self.of(args[0])
         if name in ("broadcast_like", "unbroadcast"):
             return self.of(args[1])
-        if name == "index_add":
+        if name in ("index_add", "setitem"):
             return self.of(args[0])
         if name in ("zeros", "ones", "empty"):
             return tuple(self.dim_of_scalar(a) for a in args)

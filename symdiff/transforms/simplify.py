@@ -106,6 +106,18 @@ def fold_broadcasts(fn: Function) -> Function:
     shapes = ShapeInfo().analyze_function(fn)
     producers: dict[Value, Op] = {}
     rename: dict[Value, Value] = {}
+    by_dims = {shapes.of(p): p for p in reversed(fn.params) if p.type.ndim > 0}
+    dim_source = {d: (p, k) for p in reversed(fn.params) if p.type.ndim > 0
+                  for k, d in enumerate(shapes.of(p)) if d != 1}
+
+    def shape_donor(op: Op, args: tuple[Value, ...]) -> tuple[Value, ...]:
+        """Read a shape from a parameter rather than from a value computed only for it."""
+        if op.name in ("broadcast_like", "unbroadcast"):
+            like = args[1]
+            donor = by_dims.get(shapes.of(like))
+            if donor is not None and donor.type.ndim == like.type.ndim:
+                return (args[0], donor)
+        return args
 
     def rewrite(block: Block) -> Block:
         ops: list[Op] = []
@@ -118,6 +130,13 @@ def fold_broadcasts(fn: Function) -> Function:
                 continue
             if lookup(op.name).elementwise and op.result.type.ndim > 0:
                 args = _unmaterialize(args, op.result, producers, shapes, broadcast_dims)
+            args = shape_donor(op, args)
+            if op.name == "shape" and args[0] not in fn.params:
+                d = shapes.of(args[0])[op.attr("axis")]
+                if d in dim_source:
+                    p, k = dim_source[d]
+                    op = Op("shape", (p,), op.results, (("axis", k),), (), op.loc)
+                    args = op.args
             if args != op.args or regions != op.regions:
                 op = Op(op.name, args, op.results, op.attrs, regions, op.loc)
             for r in op.results:

@@ -1,0 +1,103 @@
+"""Regression tests for bugs found in review; each would be silently wrong or unclear."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symdiff as sd
+from symdiff.signature import parse_signature
+from tests import regression_cases as rc
+from tests.gradcheck import assert_close
+
+rng = np.random.default_rng(7)
+
+
+def test_loop_temporaries_never_clobber_user_variables():
+    Z = rng.standard_normal((3, 4))
+    assert sd.jit(rc.fused_names)(Z, 1.5) == pytest.approx(rc.fused_names(Z, 1.5), rel=1e-13)
+    value = sd.jit(rc.fused_names_arrays)(Z, 0.5)
+    assert value == pytest.approx(rc.fused_names_arrays(Z, 0.5), rel=1e-13)
+
+
+def test_integer_index_arrays_broadcast_in_the_adjoint():
+    X = rng.standard_normal((4, 3))
+    i, j = np.array([0, 2, 2, 3]), np.array([1])
+    expected = sd.grad(rc.broadcast_index, backend="python")(X, i, j)
+    assert_close(sd.grad(rc.broadcast_index)(X, i, j), expected, rtol=0, atol=0)
+    manual = np.zeros_like(X)
+    np.add.at(manual, (i, np.broadcast_to(j, i.shape)), 2 * X[i, 1])
+    assert_close(expected, manual, rtol=1e-14, atol=0)
+
+
+@pytest.mark.parametrize("fn, fragment", [
+    (rc.aug_on_argument, "argument array 'x'"),
+    (rc.aug_on_alias, "also change 'z'"),
+    (rc.aug_on_view_of_argument, "argument array 'x'"),
+])
+def test_in_place_update_visible_elsewhere_is_refused(fn, fragment):
+    with pytest.raises(sd.UnsupportedSyntaxError, match=fragment):
+        sd.jit(fn, backend="python")(np.ones(3))
+
+
+def test_in_place_update_of_a_fresh_array_is_allowed():
+    assert sd.jit(rc.aug_fresh, backend="python")(np.ones(3)) == 9.0
+
+
+@pytest.mark.parametrize("backend", ["python", "numba"])
+def test_results_never_alias_the_arguments(backend):
+    x, y = np.ones(3), np.arange(3.0)
+    g = sd.grad(rc.dot, backend=backend)(x, y)
+    assert g is not y and not np.shares_memory(g, y)
+    assert_close(g, y, rtol=0, atol=0)
+    r = sd.jit(rc.identity_times_one, backend=backend)(x)
+    assert not np.shares_memory(r, x)
+    A = rng.standard_normal((2, 3))
+    t = sd.jit(rc.transpose_arg, backend=backend)(A)
+    assert not np.shares_memory(t, A) and np.array_equal(t, A.T)
+
+
+@pytest.mark.parametrize("backend", ["python", "numba"])
+def test_integer_to_a_negative_power_is_a_float_as_in_python(backend):
+    assert sd.jit(rc.int_negative_power, backend=backend)(np.ones(2), 2) == 1.0
+
+
+def test_defaults_and_0d_arrays_take_the_fast_path():
+    g = sd.grad(rc.with_default, backend="python")
+    x = np.arange(3.0)
+    assert_close(g(x), 4.0 * x, rtol=0, atol=0)
+    assert_close(g(x), 4.0 * x, rtol=0, atol=0)
+    assert len(g._table) == 1
+    v = sd.value_and_grad(rc.with_default, argnums=1, backend="python")
+    value, gs = v(x, np.array(3.0))
+    assert value == 15.0 and gs == 5.0
+    assert v(x, np.array(3.0)) == (15.0, 5.0)
+
+
+def test_full_with_integer_dtype_and_float_fill_is_refused():
+    with pytest.raises(sd.UnsupportedSyntaxError, match="truncates"):
+        sd.grad(rc.full_int_dtype, backend="python")(np.ones(3))
+
+
+def test_quoted_annotations_under_future_annotations():
+    kinds = parse_signature(rc.quoted_annotation, None)
+    assert [str(k) for k in kinds] == ["f64[:]", "i64"]
+
+
+def test_returning_a_module_names_the_return_line():
+    with pytest.raises(sd.UnsupportedSyntaxError) as info:
+        sd.jit(rc.return_module, backend="python")(np.ones(2))
+    assert "cannot return the module 'numpy'" in str(info.value)
+    assert "return np" in str(info.value)
+
+
+def test_reductions_take_numpy_positional_order():
+    with pytest.raises(sd.UnsupportedSyntaxError, match="'dtype' is not supported"):
+        sd.grad(rc.sum_dtype_positional, backend="python")(np.ones((2, 2)))
+    g = sd.grad(rc.reshape_shape_keyword, backend="python")(np.arange(4.0))
+    assert_close(g, 2 * np.arange(4.0), rtol=0, atol=0)
+
+
+def test_unknown_backend_is_refused_at_once():
+    with pytest.raises(sd.SymdiffError, match="unknown backend"):
+        sd.grad(rc.dot, backend="cuda")
