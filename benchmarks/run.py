@@ -100,6 +100,7 @@ def worker(key: str, mode: str) -> int:
         p = BY_KEY[key]
         args = p.make_data()
         fn = getattr(handwritten, p.hand)
+        t = perf()
     else:
         t = perf()
         import symdiff as sd

@@ -83,12 +83,6 @@ def augassign_argument(x):
     return np.sum(y)
 
 
-def writes_local(x):
-    y = x * 2.0
-    y[0] = 1.0  # REFUSE
-    return np.sum(y)
-
-
 def uses_print(x):
     y = x * 2.0
     print(y)  # REFUSE
@@ -150,13 +144,6 @@ def no_return(x):
 
 def kwargs_def(x, *rest):  # REFUSE
     return np.sum(x)
-
-
-def uses_if_statement(x):
-    s = np.sum(x)
-    if s > 0.0:  # REFUSE
-        s = s * 2.0
-    return s
 
 
 def uses_for_loop(x):

@@ -258,6 +258,18 @@ def _later_uses(block: Block) -> dict[Value, int]:
                 last[r] = k
     for y in block.yields:
         last[y] = len(block.ops)
+    # A read of a view is a read of the array it views: extend last uses down view chains.
+    for op in reversed(block.ops):
+        if op.name in _VIEW_OPS and op.args:
+            r, source = op.results[0], op.args[0]
+            if r in last:
+                last[source] = max(last.get(source, -1), last[r])
+            if op.name == "if":
+                for region in op.regions:
+                    for y in region.yields:
+                        for res in op.results:
+                            if res in last:
+                                last[y] = max(last.get(y, -1), last[res])
     return last
 
 

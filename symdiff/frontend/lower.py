@@ -51,8 +51,6 @@ _REFUSED_STMTS: dict[type, tuple[str, str]] = {
     ast.Delete: ("'del' is not supported", "remove the del statement"),
     ast.Raise: ("'raise' is not supported", "validate inputs before calling the function"),
     ast.Assert: ("'assert' is not supported", "check inputs before calling the function"),
-    ast.If: ("'if' statements are not supported yet",
-             "use a conditional expression 'a if cond else b' or np.where"),
     ast.For: ("'for' loops are not supported yet", "write the computation with array operations"),
     ast.While: ("'while' loops are not supported yet",
                 "write the computation with array operations"),
@@ -91,6 +89,9 @@ class _FunctionLowerer:
         self.src = src
         self.b = builder
         self.env: dict[str, FVal] = {}
+        # Which memory each array name refers to, as Python would see it: names with equal
+        # tokens share memory (`y = x`, `v = y[1:]`); a fresh token is a new array (`x * 2.0`).
+        self.memory: dict[str, object] = {}
         self.return_node: ast.AST = src.tree
         self.params: set[str] = set()
         self.call_stack = call_stack
@@ -125,12 +126,14 @@ class _FunctionLowerer:
         for arg, t in zip(args, arg_types, strict=True):
             v = Value(t, arg.arg)
             self.env[arg.arg] = v
+            self.memory[arg.arg] = ("value", v)
             self.params.add(arg.arg)
             values.append(v)
         return values
 
     # ------------------------------------------------------------ statements
     def lower_body(self, stmts: list[ast.stmt]) -> FVal:
+        """Lower statements ending in a return; returns the returned value."""
         for k, stmt in enumerate(stmts):
             with self.b.at(self.src.loc(stmt)):
                 if isinstance(stmt, ast.Return):
@@ -140,20 +143,111 @@ class _FunctionLowerer:
                         self.error(stmt, "the function must return a value")
                     self.return_node = stmt
                     return self.expr(stmt.value)
+                if isinstance(stmt, ast.If) and _returns_inside(stmt):
+                    return self.if_returning(stmt, stmts[k + 1:])
                 self.statement(stmt, first=(k == 0))
         self.error(stmts[-1] if stmts else self.src.tree,
                    "the function must end with a 'return' statement")
+
+    def lower_statements(self, stmts: list[ast.stmt]) -> None:
+        """Lower statements that do not return (the arms of an if without returns)."""
+        for stmt in stmts:
+            with self.b.at(self.src.loc(stmt)):
+                self.statement(stmt, first=False)
+
+    def if_returning(self, stmt: ast.If, rest: list[ast.stmt]) -> FVal:
+        """An if with a return inside: each arm continues with the statements after the if,
+        so both arms end in a return and the if yields the function's result."""
+        cond = self.condition(self.value(stmt.test), stmt.test)
+        env0, params0, memory0 = dict(self.env), set(self.params), dict(self.memory)
+        arms = []
+        for body in (stmt.body, stmt.orelse):
+            self.env, self.params, self.memory = dict(env0), set(params0), dict(memory0)
+            with self.b.region() as ops:
+                arm = list(body) if _always_returns(body) else list(body) + list(rest)
+                result = self.lower_body(arm)
+            arms.append((ops, result, self.return_node))
+        (then_ops, then_r, then_node), (else_ops, else_r, else_node) = arms
+        then_vals = self.flatten_return(then_r, then_node)
+        else_vals = self.flatten_return(else_r, else_node)
+        if isinstance(then_r, TupleVal) != isinstance(else_r, TupleVal) or \
+                len(then_vals) != len(else_vals):
+            self.error(stmt, "the branches of this if return different numbers of values")
+        merged = self.merge_arms(stmt, cond, then_ops, else_ops, then_vals, else_vals,
+                                 ["result"] * len(then_vals))
+        self.return_node = then_node
+        return TupleVal(tuple(merged)) if isinstance(then_r, TupleVal) else merged[0]
+
+    def if_statement(self, stmt: ast.If) -> None:
+        """An if without returns: variables assigned in an arm flow out through the if's results."""
+        cond = self.condition(self.value(stmt.test), stmt.test)
+        env0, params0, memory0 = dict(self.env), set(self.params), dict(self.memory)
+        envs, op_lists, memories = [], [], []
+        for body in (stmt.body, stmt.orelse):
+            self.env, self.params, self.memory = dict(env0), set(params0), dict(memory0)
+            with self.b.region() as ops:
+                self.lower_statements(body)
+            envs.append(self.env)
+            memories.append(self.memory)
+            op_lists.append(ops)
+        self.memory = {}
+        for n in dict.fromkeys([*memories[0], *memories[1]]):
+            a, b = memories[0].get(n), memories[1].get(n)
+            self.memory[n] = a if a is b or a == b else ("value", None)
+        changed = [n for n in dict.fromkeys([*envs[0], *envs[1]])
+                   if envs[0].get(n) is not env0.get(n) or envs[1].get(n) is not env0.get(n)]
+        self.env = dict(env0)
+        self.params = params0 - set(changed)
+        names, then_vals, else_vals = [], [], []
+        for n in changed:
+            a, b = envs[0].get(n, env0.get(n)), envs[1].get(n, env0.get(n))
+            if a is None or b is None or isinstance(a, _Unassigned) or isinstance(b, _Unassigned):
+                self.env[n] = _Unassigned(n, stmt.lineno + self.src.first_line - 1)
+                continue
+            if a is b:
+                self.env[n] = a
+                continue
+            if not (isinstance(a, Value) and isinstance(b, Value)):
+                self.error(stmt, f"'{n}' is bound to {_describe(a)} in one branch and "
+                           f"{_describe(b)} in the other", "give both branches the same kind of value")
+            names.append(n)
+            then_vals.append(a)
+            else_vals.append(b)
+        if not names:
+            # Nothing flows out: the arms compute values nobody reads after the if.
+            return
+        merged = self.merge_arms(stmt, cond, op_lists[0], op_lists[1], then_vals, else_vals, names)
+        for n, v in zip(names, merged, strict=True):
+            self.env[n] = v
+
+    def merge_arms(self, node: ast.AST, cond: Value, then_ops: list, else_ops: list,
+                   then_vals: list[Value], else_vals: list[Value], names: list[str]) -> list[Value]:
+        """Emit the ``if`` op yielding each pair of values, unified to one type."""
+        targets = []
+        for a, b, n in zip(then_vals, else_vals, names, strict=True):
+            if a.type.ndim != b.type.ndim:
+                self.error(node, f"'{n}' has {a.type.ndim} dimension(s) in one branch and "
+                           f"{b.type.ndim} in the other", "give both branches the same shape kind")
+            targets.append(Type(promote(a.type.dtype, b.type.dtype), a.type.ndim))
+        with self.b.region(then_ops):
+            then_vals = [self.cast(v, t) for v, t in zip(then_vals, targets, strict=True)]
+        with self.b.region(else_ops):
+            else_vals = [self.cast(v, t) for v, t in zip(else_vals, targets, strict=True)]
+        return list(self.b.emit(
+            "if", [cond], regions=(Block((), tuple(then_ops), tuple(then_vals)),
+                                   Block((), tuple(else_ops), tuple(else_vals))),
+            names=[n if n != "result" else "" for n in names], result_types=tuple(targets)))
 
     def statement(self, stmt: ast.stmt, first: bool) -> None:
         if isinstance(stmt, ast.Assign):
             value = self.expr(stmt.value)
             for target in stmt.targets:
-                self.assign(target, value)
+                self.assign(target, value, source=stmt.value)
         elif isinstance(stmt, ast.AnnAssign):
             if stmt.value is None:
                 self.error(stmt, "an annotation without a value assigns nothing",
                            "write 'name: type = value'")
-            self.assign(stmt.target, self.expr(stmt.value))
+            self.assign(stmt.target, self.expr(stmt.value), source=stmt.value)
         elif isinstance(stmt, ast.AugAssign):
             if not isinstance(stmt.target, ast.Name):
                 self.assign(stmt.target, None, aug=stmt)
@@ -163,7 +257,10 @@ class _FunctionLowerer:
                 self.check_in_place(current, stmt.target.id, stmt, "'" + _AUG_SYMBOL.get(
                     type(stmt.op), "op=") + "'")
             value = self.binop(stmt.op, current, self.expr(stmt.value), stmt)
+            token = self.memory.get(stmt.target.id)
             self.assign(stmt.target, value)
+            if token is not None:
+                self.memory[stmt.target.id] = token  # '+=' on an array works in place
         elif isinstance(stmt, ast.Expr):
             if isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str):
                 return  # docstring or a bare string: no effect
@@ -177,18 +274,25 @@ class _FunctionLowerer:
             self.error(stmt, "an expression statement has no effect", "remove it")
         elif isinstance(stmt, ast.Pass):
             return
+        elif isinstance(stmt, ast.If):
+            self.if_statement(stmt)
         elif type(stmt) in _REFUSED_STMTS:
             message, hint = _REFUSED_STMTS[type(stmt)]
             self.error(stmt, message, hint)
         else:
             self.error(stmt, f"'{type(stmt).__name__}' statements are not supported")
 
-    def assign(self, target: ast.expr, value: FVal | None, aug: ast.AugAssign | None = None) -> None:
+    def assign(self, target: ast.expr, value: FVal | None, aug: ast.AugAssign | None = None,
+               source: ast.expr | None = None) -> None:
         if isinstance(target, ast.Name):
             if isinstance(value, Value):
                 value = self.b.rename(value, target.id)
             self.env[target.id] = value
             self.params.discard(target.id)
+            if isinstance(value, Value) and value.type.ndim > 0:
+                self.memory[target.id] = self.memory_token(source, value)
+            else:
+                self.memory.pop(target.id, None)
         elif isinstance(target, (ast.Tuple, ast.List)):
             if not isinstance(value, TupleVal):
                 self.error(target, "only tuples can be unpacked",
@@ -202,17 +306,67 @@ class _FunctionLowerer:
             for t, v in zip(target.elts, value.items, strict=True):
                 self.assign(t, v)
         elif isinstance(target, ast.Subscript):
-            base = target.value
-            if isinstance(base, ast.Name) and base.id in self.params:
-                self.error(target, f"writing into the argument array '{base.id}' is not allowed: "
-                           "symdiff functions are pure",
-                           f"copy it first: {base.id} = {base.id}.copy()")
-            self.error(target, "array element and slice writes are not supported yet",
-                       "build the array with np.where, arithmetic or concatenation")
+            self.write_subscript(target, value, aug)
         elif isinstance(target, ast.Attribute):
             self.error(target, "assigning to attributes is not supported")
         else:
             self.error(target, f"cannot assign to {type(target).__name__}")
+
+    def write_subscript(self, target: ast.Subscript, value: FVal | None,
+                        aug: ast.AugAssign | None) -> None:
+        """``x[idx] = v`` / ``x[idx] op= v``: a functional ``setitem`` rebinding ``x``."""
+        base = target.value
+        if not isinstance(base, ast.Name):
+            self.error(target, "only writes into a named array are supported",
+                       "assign the array to a name first")
+        name = base.id
+        if name in self.params:
+            self.error(target, f"writing into the argument array '{name}' is not allowed: "
+                       "symdiff functions are pure", f"copy it first: {name} = {name}.copy()")
+        x = self.load_name(base)
+        if not isinstance(x, Value) or x.type.ndim == 0:
+            self.error(target, f"'{name}' is not an array")
+        self.check_in_place(x, name, target, "writing into an element")
+        spec, operands = self.index(target)
+        if "a" in spec:
+            self.error(target, "writes with integer-array indices are not supported",
+                       "write the elements one at a time")
+        if "n" in spec:
+            self.error(target, "writes with None/newaxis in the index are not supported")
+        if aug is not None:
+            current = self.typed(target, "getitem", x, *operands, spec=spec)
+            value = self.binop(aug.op, current, self.expr(aug.value), aug)
+        v = self.as_value(value, target)
+        if x.type.dtype == "f64" and v.type.dtype != "f64":
+            v = self.b.to_float(v)
+        new = self.typed(target, "setitem", x, v, *operands, spec=spec)
+        self.env[name] = self.b.rename(new, name)
+
+    def memory_token(self, source: ast.expr | None, value: Value) -> object:
+        """The memory an array expression refers to (see ``self.memory``)."""
+        if source is None:
+            return ("value", _root(value))
+        if isinstance(source, ast.Name) and source.id in self.memory:
+            return self.memory[source.id]
+        if isinstance(source, (ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp)):
+            return object()  # arithmetic makes a new array
+        if isinstance(source, ast.Subscript) or (
+                isinstance(source, ast.Attribute) and source.attr == "T"):
+            return self.memory_token(source.value, value)  # a view of its base
+        if isinstance(source, ast.Call) and isinstance(source.func, ast.Attribute):
+            attr = source.func.attr
+            base = source.func.value
+            is_numpy = isinstance(base, ast.Name) and isinstance(
+                self.env.get(base.id) or self._global_module(base.id), ModuleRef)
+            if attr in ("copy", "flatten") or (is_numpy and attr not in _NUMPY_VIEWS):
+                return object()
+            if not is_numpy and attr in _METHOD_VIEWS:
+                return self.memory_token(base, value)
+        return ("value", _root(value))
+
+    def _global_module(self, name: str) -> FVal | None:
+        g = self.closure.get(name, self.src.fn.__globals__.get(name))
+        return ModuleRef(g, "numpy") if g is np else None
 
     def check_in_place(self, array: Value, name: str, node: ast.AST, what: str) -> None:
         """Refuse an in-place update whose effect NumPy would make visible elsewhere.
@@ -220,15 +374,16 @@ class _FunctionLowerer:
         symdiff lowers ``y += v`` and element writes to fresh values; that is
         exact only when no other name, and no argument, shares y's memory.
         """
-        root = _root(array)
-        params = {v: k for k, v in self.env.items() if k in self.params and isinstance(v, Value)}
-        if root is None or root in params.keys() or _is_param_value(root, self):
-            owner = params.get(root, "an argument")
+        token = self.memory.get(name, ("value", _root(array)))
+        if name in self.params or isinstance(token, tuple) and (
+                token[1] is None or _is_param_value(token[1], self)):
+            owner = name if name in self.params else next(
+                (k for k in self.params if self.memory.get(k) == token), "an argument")
             self.error(node, f"{what} on '{name}' would modify the argument array '{owner}' in "
                        "place: symdiff functions are pure",
                        f"work on a copy ({name} = {name}.copy()) or write {name} = {name} + ...")
-        for other, v in self.env.items():
-            if other != name and isinstance(v, Value) and v.type.ndim > 0 and _root(v) is root:
+        for other, tok in self.memory.items():
+            if other != name and tok == token and isinstance(self.env.get(other), Value):
                 self.error(node, f"{what} on '{name}' would also change '{other}', which shares "
                            "its memory", f"copy first: {name} = {name}.copy()")
 
@@ -311,6 +466,10 @@ class _FunctionLowerer:
             v = self.env[name]
             if v is None:
                 self.error(node, f"'{name}' is used before it is assigned")
+            if isinstance(v, _Unassigned):
+                self.error(node, f"'{name}' may be unassigned here: it is assigned in only one "
+                           f"branch of the if at line {v.line}",
+                           "assign it before the if, or in both branches")
             return v
         if name in self.closure:
             return self.python_object(self.closure[name], node, name)
@@ -563,6 +722,11 @@ class _FunctionLowerer:
         x = self.as_value(base, node.value)
         if x.type.ndim == 0:
             self.error(node, "cannot index a scalar")
+        spec, operands = self.index(node)
+        return self.typed(node, "getitem", x, *operands, spec=spec)
+
+    def index(self, node: ast.Subscript) -> tuple[tuple[Any, ...], list[Value]]:
+        """The index spec and operand values of ``node``'s subscript (see `symdiff.ir.indexing`)."""
         elts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         spec: list[Any] = []
         operands: list[Value] = []
@@ -590,7 +754,7 @@ class _FunctionLowerer:
             else:
                 self.error(e, f"cannot index with {_describe(v)}",
                            "indices are integers, slices, None or 1-D integer arrays")
-        return self.typed(node, "getitem", x, *operands, spec=tuple(spec))
+        return tuple(spec), operands
 
     def index_int(self, v: Value, node: ast.AST) -> Value:
         if v.type != I64:
@@ -654,9 +818,34 @@ _BUILTIN_HINTS = {id(k): v for k, v in {
 }.items()}
 
 
+class _Unassigned:
+    """Marks a name assigned on only one path through an if."""
+
+    def __init__(self, name: str, line: int) -> None:
+        self.name, self.line = name, line
+
+
+def _always_returns(stmts: list[ast.stmt]) -> bool:
+    """True when every path through ``stmts`` ends in a return."""
+    if not stmts:
+        return False
+    last = stmts[-1]
+    if isinstance(last, ast.Return):
+        return True
+    if isinstance(last, ast.If):
+        return _always_returns(last.body) and _always_returns(last.orelse)
+    return False
+
+
+def _returns_inside(stmt: ast.stmt) -> bool:
+    return any(isinstance(n, ast.Return) for n in ast.walk(stmt))
+
+
 _AUG_SYMBOL = {ast.Add: "+=", ast.Sub: "-=", ast.Mult: "*=", ast.Div: "/=", ast.Pow: "**=",
                ast.MatMult: "@=", ast.FloorDiv: "//=", ast.Mod: "%="}
 _VIEW_OPS = {"transpose", "reshape", "expand_dims"}
+_NUMPY_VIEWS = {"reshape", "transpose", "ravel", "squeeze", "expand_dims", "asarray"}
+_METHOD_VIEWS = {"reshape", "transpose", "ravel", "T"}
 
 
 def _root(v: Value) -> Value | None:

@@ -300,7 +300,8 @@ def _index_add(adj, op, g):
 @rule("setitem")
 def _setitem(adj, op, g):
     """r = base with value written at index: value gets g's part there, base the rest of g."""
-    b, (base, value, *index) = adj.b, op.args[:2], op.args[2:]
+    b = adj.b
+    base, value, *index = op.args
     spec = op.attr("spec")
     if adj.needs(value):
         part = b.op("getitem", g, *index, spec=spec)
