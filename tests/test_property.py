@@ -83,3 +83,43 @@ def test_random_programs_match_central_differences(tmp_path, body, seed):
     assert np.isclose(value, f(*args), rtol=1e-12, atol=1e-12)
     for k, g in enumerate(grads):
         assert_close(g, central_difference(f, args, k), rtol=1e-4, atol=1e-5)
+
+
+@st.composite
+def branchy_programs(draw):
+    """Programs with if/else statements, early returns and element writes into a fresh array."""
+    lines = ["    out = x * 1.0"]
+    scalars = ["s"]
+    for k in range(draw(st.integers(1, 5))):
+        kind = draw(st.sampled_from(["if", "write", "aug", "scalar", "ret"]))
+        a = draw(st.sampled_from(scalars))
+        i = draw(st.integers(0, N - 1))
+        if kind == "if":
+            lines += [f"    if {a} > {draw(st.sampled_from(['0.0', '0.5', '-0.3']))}:",
+                      f"        v{k} = {a} * {a} + out[{i}]",
+                      "    else:",
+                      f"        v{k} = np.sin({a}) - out[{(i + 1) % N}] * y[{i}]"]
+            scalars.append(f"v{k}")
+        elif kind == "write":
+            lines.append(f"    out[{i}] = {a} * y[{i}] + np.tanh(out[{(i + 2) % N}])")
+        elif kind == "aug":
+            lines.append(f"    out[{i} % {N}] += {a} * x[{(i + 3) % N}]")
+        elif kind == "scalar":
+            lines.append(f"    v{k} = np.sum(out * y) * 0.3 + {a}")
+            scalars.append(f"v{k}")
+        else:
+            lines += [f"    if {a} < -1.0:", f"        return np.sum(out) * {a}"]
+    lines.append(f"    return np.sum(out * out) + {' + '.join(scalars)}")
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=branchy_programs(), seed=st.integers(0, 2**32 - 1))
+def test_random_branchy_programs_match_central_differences(tmp_path, body, seed):
+    f = _load(body, tmp_path)
+    rng = np.random.default_rng(seed)
+    args = (rng.uniform(-1.5, 1.5, N), rng.uniform(-1.5, 1.5, N), float(rng.uniform(-1.5, 1.5)))
+    value, grads = sd.value_and_grad(f, argnums=(0, 1, 2), backend="python")(*args)
+    assert np.isclose(value, f(*args), rtol=1e-12, atol=1e-12)
+    for k, g in enumerate(grads):
+        assert_close(g, central_difference(f, args, k), rtol=1e-4, atol=1e-5)
