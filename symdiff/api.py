@@ -52,9 +52,13 @@ class Compiled:
         self.transform = transform
         self.backend = backend
         self._table: dict[tuple[Any, ...], Callable[..., Any]] = {}
+        self._fast: Callable[..., Any] = self._dispatch
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any) -> Any:
+        return self._fast(*args)
+
+    def _dispatch(self, *args: Any) -> Any:
         # The key expression is _fast_key inlined: this line is the per-call overhead.
         key = tuple([(a.dtype, a.ndim) if type(a) is _ndarray else type(a) for a in args])
         try:
@@ -62,6 +66,28 @@ class Compiled:
         except KeyError:
             return self._first_call(args)
         return entry(*args)
+
+    def _specialize(self, args: Sequence[Any], entry: Callable[..., Any]) -> None:
+        """Make the next calls with the same argument kinds check them without building a key.
+
+        Generates ``fast(*args)``: one type/dtype/ndim test per argument, then the
+        entry; any other call falls back to the dictionary dispatch.
+        """
+        tests, env = [], {"_nd": _ndarray, "_entry": entry, "_generic": self._dispatch}
+        for k, a in enumerate(args):
+            if type(a) is _ndarray:
+                env[f"_d{k}"] = a.dtype
+                tests.append(f"type(a{k}) is _nd and a{k}.dtype is _d{k} and a{k}.ndim == {a.ndim}")
+            else:
+                env[f"_t{k}"] = type(a)
+                tests.append(f"type(a{k}) is _t{k}")
+        names = ", ".join(f"a{k}" for k in range(len(args)))
+        unpack = f"{names}, = args" if args else "pass"
+        src = (f"def fast(*args):\n    if len(args) == {len(args)}:\n        {unpack}\n"
+               f"        if {' and '.join(tests) or 'True'}:\n"
+               f"            return _entry({names})\n    return _generic(*args)\n")
+        exec(compile(src, f"<symdiff dispatch {self.__wrapped_symdiff__.__name__}>", "exec"), env)
+        self._fast = env["fast"]
 
     def _first_call(self, args: Sequence[Any]) -> Any:
         fn = self.__wrapped_symdiff__
@@ -88,7 +114,9 @@ class Compiled:
                     f"Numba could not compile the code symdiff generated for {fn.__name__} "
                     f"(a bug in symdiff; please report it with this message):\n{e}") from None
             raise
-        self._table[tuple([_fast_key(a) for a in args])] = _adapter(entry, len(args), full)
+        adapted = _adapter(entry, len(args), full)
+        self._table[tuple([_fast_key(a) for a in args])] = adapted
+        self._specialize(args, adapted)
         return result
 
     def compile(self, *args: Any) -> Callable[..., Any]:

@@ -101,3 +101,17 @@ def test_reductions_take_numpy_positional_order():
 def test_unknown_backend_is_refused_at_once():
     with pytest.raises(sd.SymdiffError, match="unknown backend"):
         sd.grad(rc.dot, backend="cuda")
+
+
+def test_dispatch_switches_between_specializations():
+    g = sd.grad(rc.with_default, backend="python")
+    x1, x2 = np.arange(3.0), np.arange(6.0).reshape(2, 3)
+    for _ in range(2):
+        assert_close(g(x1), 4.0 * x1, rtol=0, atol=0)
+        assert_close(g(x2), 4.0 * x2, rtol=0, atol=0)
+        assert_close(g(x1, 0.5), x1, rtol=0, atol=0)
+        assert_close(g(x1, 1), 2.0 * x1, rtol=0, atol=0)   # an int scale: its own kind
+    with pytest.raises(sd.SignatureError, match="takes 2 argument"):
+        g(x1, 1.0, 2.0)
+    with pytest.raises(sd.SignatureError, match="list"):
+        g([1.0, 2.0])
