@@ -52,11 +52,10 @@ class Compiled:
         self.transform = transform
         self.backend = backend
         self._table: dict[tuple[Any, ...], Callable[..., Any]] = {}
-        self._fast: Callable[..., Any] = self._dispatch
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any) -> Any:
-        return self._fast(*args)
+        return self._dispatch(*args)
 
     def _dispatch(self, *args: Any) -> Any:
         # The key expression is _fast_key inlined: this line is the per-call overhead.
@@ -70,7 +69,7 @@ class Compiled:
     def _specialize(self, args: Sequence[Any], entry: Callable[..., Any]) -> None:
         """Make the next calls with the same argument kinds check them without building a key.
 
-        Generates ``fast(*args)``: one type/dtype/ndim test per argument, then the
+        Generates ``__call__``: one type/dtype/ndim test per argument, then the
         entry; any other call falls back to the dictionary dispatch.
         """
         tests, env = [], {"_nd": _ndarray, "_entry": entry, "_generic": self._dispatch}
@@ -83,11 +82,13 @@ class Compiled:
                 tests.append(f"type(a{k}) is _t{k}")
         names = ", ".join(f"a{k}" for k in range(len(args)))
         unpack = f"{names}, = args" if args else "pass"
-        src = (f"def fast(*args):\n    if len(args) == {len(args)}:\n        {unpack}\n"
+        src = (f"def __call__(self, *args):\n    if len(args) == {len(args)}:\n        {unpack}\n"
                f"        if {' and '.join(tests) or 'True'}:\n"
                f"            return _entry({names})\n    return _generic(*args)\n")
         exec(compile(src, f"<symdiff dispatch {self.__wrapped_symdiff__.__name__}>", "exec"), env)
-        self._fast = env["fast"]
+        # Python looks __call__ up on the type: a one-off subclass carries the generated one.
+        self.__class__ = type(Compiled.__name__, (Compiled,), {"__call__": env["__call__"],
+                                                              "__module__": Compiled.__module__})
 
     def _first_call(self, args: Sequence[Any]) -> Any:
         fn = self.__wrapped_symdiff__
