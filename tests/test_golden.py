@@ -25,6 +25,7 @@ CASES = [
     (gc.rosenbrock, "x=f64[:]", 0),
     (gc.softmax_regression, "W=f64[:,:], b=f64[:], X=f64[:,:], y=i64[:]", (0, 1)),
     (gc.branchy, "x=f64, t=f64", (0, 1)),
+    (gc.branch_and_write, "x=f64[:], t=f64", (0, 1)),
 ]
 STAGES = {"ir": "ir", "grad": "grad", "python": "numba.py", "numpy": "numpy.py"}
 

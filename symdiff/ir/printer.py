@@ -39,7 +39,7 @@ def _print_op(op: Op, names: dict[Value, str], lines: list[str], pad: str) -> No
     lhs = ", ".join(f"{names[r]}: {r.type}" for r in op.results)
     if op.name == "const":
         rhs = f"const {op.attr('value')!r}"
-    elif op.name in ("getitem", "index_add"):
+    elif op.name in ("getitem", "index_add", "setitem"):
         fixed = 1 if op.name == "getitem" else 2
         index = format_index(op.attr("spec"), [names[v] for v in op.args[fixed:]])
         rhs = f"{op.name}({_refs(op.args[:fixed], names)})[{index}]"
