@@ -74,7 +74,8 @@ def generate_module(fn: Function, *, numba: bool, header: str = "",
     parts = [header.rstrip() + "\n" if header else "",
              "import numpy as np\n"]
     if numba:
-        parts.append("import numba\n\nfrom symdiff.backend.runtime import contiguous as _sd_contig\n")
+        parts.append("import math\n\nimport numba\n\n"
+                     "from symdiff.backend.runtime import contiguous as _sd_contig\n")
     else:
         parts.append("\nfrom symdiff.backend.runtime_numpy import unbroadcast as _unbroadcast\n")
     for src in ctx.helper_sources.values():

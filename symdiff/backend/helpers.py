@@ -18,23 +18,41 @@ UFUNC_OBJMODE_THRESHOLD = 1024
 NUMBA_TYPES = {"f64": "float64", "i64": "int64", "bool": "boolean"}
 
 
+_MATH_NAMES = {"arctan": "atan"}
+
+
 def ufunc_helper(func: str, ndim: int) -> tuple[str, str]:
-    """``np.<func>`` on a float64 array of ``ndim`` dims, large arrays through NumPy."""
+    """``np.<func>`` on a float64 array of ``ndim`` dims: NumPy's SIMD loop (through
+    objmode) for large arrays, a plain ``math.<func>`` loop below the threshold (which
+    Numba compiles several times faster than its own ``np.<func>``)."""
     name = f"_{func}_{ndim}d"
     sig = "float64[" + ",".join([":"] * ndim) + "]"
+    idx = [f"i{k}" for k in range(ndim)]
+    shape = "(" + "".join(f"x.shape[{k}], " for k in range(ndim)) + ")"
+    loops = "".join(f"{'    ' * (k + 1)}for {i} in range(x.shape[{k}]):\n" for k, i in enumerate(idx))
+    pad = "    " * (ndim + 1)
+    where = ", ".join(idx)
     src = f'''def {name}(x):
     if x.size >= {UFUNC_OBJMODE_THRESHOLD}:
         with numba.objmode(out="{sig}"):
             out = np.ascontiguousarray(np.{func}(x))
         return out
-    return np.{func}(x)
+    out = np.empty({shape}, dtype=np.float64)
+{loops}{pad}out[{where}] = math.{_MATH_NAMES.get(func, func)}(x[{where}])
+    return out
 '''
     return name, src
 
 
 def reduce_helper(kind: str, ndim: int, axes: tuple[int, ...], keepdims: bool,
                   dtype: str) -> tuple[str, str]:
-    """max/min/prod of an ``ndim`` array over ``axes`` as explicit loops."""
+    """sum/mean/max/min/prod of an ``ndim`` array over ``axes`` as explicit loops.
+
+    Loops run in memory order, accumulating into the output. Numba compiles
+    these in a fraction of the time its own ``np.sum(x, axis=k)`` takes
+    (measured: 0.07 s against 1.85 s for a first compile), and it has no
+    ``max``/``min``/``prod``/``mean`` with ``axis`` at all.
+    """
     tag = "".join(map(str, axes))
     name = f"_{kind}_{ndim}d_ax{tag}{'_k' if keepdims else ''}"
     idx = [f"i{k}" for k in range(ndim)]
@@ -43,55 +61,110 @@ def reduce_helper(kind: str, ndim: int, axes: tuple[int, ...], keepdims: bool,
         else [f"x.shape[{k}]" for k in kept]
     out_idx = [idx[k] if k in kept else "0" for k in range(ndim)] if keepdims \
         else [idx[k] for k in kept]
-    np_dtype = {"f64": "np.float64", "i64": "np.int64", "bool": "np.bool_"}[dtype]
-    init = {"max": "-np.inf", "min": "np.inf", "prod": "1.0"}[kind]
-    if dtype != "f64":
-        init = {"max": "np.iinfo(np.int64).min", "min": "np.iinfo(np.int64).max",
-                "prod": "1"}[kind]
+    result_dtype = "f64" if kind == "mean" else ("i64" if dtype == "bool" else dtype)
+    np_dtype = {"f64": "np.float64", "i64": "np.int64"}[result_dtype]
+    floating = result_dtype == "f64"
+    init = {"sum": "0.0", "mean": "0.0", "prod": "1.0", "max": "-np.inf", "min": "np.inf"}[kind]
+    if not floating:
+        init = {"sum": "0", "prod": "1", "max": "np.iinfo(np.int64).min",
+                "min": "np.iinfo(np.int64).max"}[kind]
+    scalar_out = not out_idx
+    target = "acc" if scalar_out else f"out[{', '.join(out_idx)}]"
     update = {
-        "max": "if v > acc or v != v:\n{p}    acc = v",
-        "min": "if v < acc or v != v:\n{p}    acc = v",
-        "prod": "acc = acc * v",
+        "sum": f"{target} += v", "mean": f"{target} += v", "prod": f"{target} *= v",
+        "max": f"if v > {target} or v != v:\n{{p}}    {target} = v",
+        "min": f"if v < {target} or v != v:\n{{p}}    {target} = v",
     }[kind]
-    shape = "(" + "".join(d + ", " for d in out_dims) + ")"
-    lines = [f"def {name}(x):", f"    out = np.empty({shape}, dtype={np_dtype})"]
+    lines = [f"def {name}(x):"]
+    if scalar_out:
+        lines.append(f"    acc = {init}")
+    else:
+        shape = "(" + "".join(d + ", " for d in out_dims) + ")"
+        lines.append(f"    out = np.full({shape}, {init}, dtype={np_dtype})")
     pad = "    "
-    for k in kept:
-        lines.append(f"{pad}for {idx[k]} in range(x.shape[{k}]):")
-        pad += "    "
-    lines.append(f"{pad}acc = {init}")
-    for k in axes:
+    for k in range(ndim):
         lines.append(f"{pad}for {idx[k]} in range(x.shape[{k}]):")
         pad += "    "
     lines.append(f"{pad}v = x[{', '.join(idx)}]")
     lines.append(pad + update.format(p=pad))
-    pad = "    " + "    " * len(kept)
-    target = f"out[{', '.join(out_idx)}]" if out_idx else "out[()]"
-    lines.append(f"{pad}{target} = acc")
-    lines.append("    return out")
+    result = "acc" if scalar_out else "out"
+    if kind == "mean":
+        count = " * ".join(f"x.shape[{k}]" for k in axes) or "1"
+        lines.append(f"    return {result} / ({count})")
+    else:
+        lines.append(f"    return {result}")
     return name, "\n".join(lines) + "\n"
 
 
 def unbroadcast_helper(g_ndim: int, ndim: int) -> tuple[str, str]:
-    """Sum an adjoint of ``g_ndim`` dims back to the shape of ``like`` (``ndim`` dims)."""
+    """Sum an adjoint of ``g_ndim`` dims back to the shape of ``like`` (``ndim`` dims).
+
+    Leading axes of g are summed away; an axis where ``like`` has length 1 is
+    summed with keepdims. Returns g itself when nothing needs summing.
+    """
     name = f"_unbroadcast_{g_ndim}_{ndim}"
+    lead = g_ndim - ndim
+    idx = [f"i{k}" for k in range(g_ndim)]
     lines = [f"def {name}(g, like):"]
-    for _ in range(g_ndim - ndim):
-        lines.append("    g = np.sum(g, axis=0)")
+    if lead == 0 and ndim > 0:
+        same = " and ".join(f"g.shape[{k}] == like.shape[{k}]" for k in range(ndim))
+        lines += [f"    if {same}:", "        return g"]
     if ndim == 0:
-        lines.append("    return np.sum(g)")
-        return name, "\n".join(lines) + "\n"
-    lines.append("    r = np.ascontiguousarray(g)")
-    if ndim == 1:
-        lines.append("    if like.shape[0] == 1 and r.shape[0] != 1:")
-        lines.append("        r = np.full((1,), np.sum(r))")
-        lines.append("    return r")
-        return name, "\n".join(lines) + "\n"
-    for k in range(ndim):
-        lines.append(f"    if like.shape[{k}] == 1 and r.shape[{k}] != 1:")
-        lines.append(f"        r = np.expand_dims(np.sum(r, axis={k}), {k})")
-    lines.append("    return r")
+        lines.append("    out = 0.0")
+        target = "out"
+    else:
+        for k in range(ndim):
+            lines.append(f"    b{k} = like.shape[{k}] != 1")
+        shape = "(" + "".join(f"g.shape[{lead + k}] if b{k} else 1, " for k in range(ndim)) + ")"
+        lines.append(f"    out = np.zeros({shape}, dtype=np.float64)")
+        target = "out[" + ", ".join(f"{idx[lead + k]} if b{k} else 0" for k in range(ndim)) + "]"
+    pad = "    "
+    for k in range(g_ndim):
+        lines.append(f"{pad}for {idx[k]} in range(g.shape[{k}]):")
+        pad += "    "
+    lines.append(f"{pad}{target} += g[{', '.join(idx)}]")
+    lines.append("    return out")
     return name, "\n".join(lines) + "\n"
+
+
+def gather_helper(spec_tag: str, kinds: tuple[str, ...], ndim: int) -> tuple[str, str]:
+    """``x[i0, i1, ...]`` with leading integer-array (``a``) or scalar (``i``) indices.
+
+    Index arrays broadcast as in NumPy (length 1 or the common length).
+    """
+    name = f"_gather_{spec_tag}"
+    params = ", ".join(f"i{k}" for k in range(len(kinds)))
+    arrays = [k for k, kind in enumerate(kinds) if kind == "a"]
+    rest = ndim - len(kinds)
+    lines = [f"def {name}(x, {params}):", "    n = 1"]
+    for k in arrays:
+        lines += [f"    if i{k}.shape[0] != 1:", f"        n = i{k}.shape[0]"]
+    for k in arrays:
+        lines += [f"    if i{k}.shape[0] != 1 and i{k}.shape[0] != n:",
+                  '        raise IndexError("shape mismatch: indexing arrays could not be '
+                  'broadcast together")']
+    shape = "(n, " + "".join(f"x.shape[{len(kinds) + k}], " for k in range(rest)) + ")"
+    lines.append(f"    out = np.empty({shape}, dtype=x.dtype)")
+    sub = ", ".join((f"i{k}[k if i{k}.shape[0] != 1 else 0]" if kind == "a" else f"i{k}")
+                    for k, kind in enumerate(kinds))
+    lines += ["    for k in range(n):", f"        out[k] = x[{sub}]", "    return out"]
+    return name, "\n".join(lines) + "\n"
+
+
+def arange_helper() -> tuple[str, str]:
+    """``np.arange`` on integers as a loop (Numba's own compiles several times slower)."""
+    name = "_arange"
+    src = f'''def {name}(start, stop, step):
+    if step > 0:
+        n = (stop - start + step - 1) // step
+    else:
+        n = (start - stop - step - 1) // (-step)
+    out = np.empty((max(n, 0),), dtype=np.int64)
+    for k in range(out.shape[0]):
+        out[k] = start + k * step
+    return out
+'''
+    return name, src
 
 
 def broadcast_like_helper(ndim: int) -> tuple[str, str]:

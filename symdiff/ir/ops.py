@@ -303,25 +303,9 @@ def _emit_reduce(ctx, op, a):
         if keepdims:
             parts.append("keepdims=True")
         return f"np.{kind}({', '.join(parts)})"
-    if axis is None or sorted(axis) == list(range(x.type.ndim)):
-        expr = f"np.{kind}({a[0]})"
-        if keepdims:
-            ones = ", ".join(["1"] * x.type.ndim)
-            expr = f"np.full(({ones},), {expr})"
-        return expr
-    if kind in ("sum", "mean"):
-        expr = a[0]
-        for ax in sorted(axis, reverse=True):
-            expr = f"np.sum({expr}, axis={ax})"
-        if kind == "mean":
-            count = " * ".join(f"{a[0]}.shape[{ax}]" for ax in axis)
-            expr = f"{expr} / ({count})"
-        if keepdims:
-            for ax in sorted(axis):
-                expr = f"np.expand_dims({expr}, {ax})"
-        return expr
-    name = ctx.helper(*helpers.reduce_helper(kind, x.type.ndim, tuple(sorted(axis)),
-                                             bool(keepdims), x.type.dtype))
+    axes = tuple(range(x.type.ndim)) if axis is None else tuple(sorted(axis))
+    name = ctx.helper(*helpers.reduce_helper(kind, x.type.ndim, axes, bool(keepdims),
+                                             x.type.dtype))
     return f"{name}({a[0]})"
 
 
@@ -378,6 +362,10 @@ def _emit_copy(ctx, op, a):
 
 
 def _emit_arange(ctx, op, a):
+    if ctx.numba and op.result.type.dtype == "i64":
+        name = ctx.helper(*helpers.arange_helper())
+        step = a[2] if len(a) == 3 else "1"
+        return f"{name}({a[0]}, {a[1]}, {step})"
     return f"np.arange({', '.join(a)})"
 
 
@@ -386,7 +374,13 @@ def _emit_shape(ctx, op, a):
 
 
 def _emit_getitem(ctx, op, a):
-    return f"{a[0]}[{indexing.format_index(op.attr('spec'), a[1:])}]"
+    spec = op.attr("spec")
+    if ctx.numba and indexing.is_advanced(spec):
+        kinds = tuple(e for e in spec if e in ("i", "a"))
+        tag = "".join(kinds) + f"_{op.args[0].type.ndim}d"
+        name = ctx.helper(*helpers.gather_helper(tag, kinds, op.args[0].type.ndim))
+        return f"{name}({a[0]}, {', '.join(a[1:1 + len(kinds)])})"
+    return f"{a[0]}[{indexing.format_index(spec, a[1:])}]"
 
 
 def _emit_index_add(ctx, op, a):
