@@ -73,16 +73,21 @@ def _load(body: str, root: Path):
     return module.f
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=programs(), seed=st.integers(0, 2**32 - 1))
-def test_random_programs_match_central_differences(tmp_path, body, seed):
-    f = _load(body, tmp_path)
+def _check_program(body: str, root: Path, seed: int) -> None:
+    """The program's symdiff value and gradients against Python and central differences."""
+    f = _load(body, root)
     rng = np.random.default_rng(seed)
     args = (rng.uniform(-1.5, 1.5, N), rng.uniform(-1.5, 1.5, N), float(rng.uniform(-1.5, 1.5)))
     value, grads = sd.value_and_grad(f, argnums=(0, 1, 2), backend="python")(*args)
     assert np.isclose(value, f(*args), rtol=1e-12, atol=1e-12)
     for k, g in enumerate(grads):
         assert_close(g, central_difference(f, args, k), rtol=1e-4, atol=1e-5)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=programs(), seed=st.integers(0, 2**32 - 1))
+def test_random_programs_match_central_differences(tmp_path, body, seed):
+    _check_program(body, tmp_path, seed)
 
 
 @st.composite
@@ -116,10 +121,4 @@ def branchy_programs(draw):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=branchy_programs(), seed=st.integers(0, 2**32 - 1))
 def test_random_branchy_programs_match_central_differences(tmp_path, body, seed):
-    f = _load(body, tmp_path)
-    rng = np.random.default_rng(seed)
-    args = (rng.uniform(-1.5, 1.5, N), rng.uniform(-1.5, 1.5, N), float(rng.uniform(-1.5, 1.5)))
-    value, grads = sd.value_and_grad(f, argnums=(0, 1, 2), backend="python")(*args)
-    assert np.isclose(value, f(*args), rtol=1e-12, atol=1e-12)
-    for k, g in enumerate(grads):
-        assert_close(g, central_difference(f, args, k), rtol=1e-4, atol=1e-5)
+    _check_program(body, tmp_path, seed)
