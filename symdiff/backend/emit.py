@@ -119,6 +119,15 @@ class _Writer:
         text = loc.text.strip()
         self.line(depth, f"# {where}: {text}" if text else f"# {where}")
 
+    def comment_lines(self, depth: int, ops: list[Op]) -> None:
+        """One comment per distinct source line of ``ops``, in line order (for fused loops)."""
+        seen: dict[tuple[str, int], Op] = {}
+        for op in ops:
+            if op.loc is not None:
+                seen.setdefault((op.loc.file, op.loc.line), op)
+        for key in sorted(seen, key=lambda k: (k[0] != self.main_file, k[0], k[1])):
+            self.comment(depth, seen[key])
+
     def block(self, block: Block, depth: int) -> None:
         uses = _later_uses(block)
         position = {op: k for k, op in enumerate(block.ops)}
@@ -132,8 +141,7 @@ class _Writer:
             if isinstance(item, fusion.Group):
                 members = set(item.ops)
                 outside = _reads_outside(block, members)
-                for op in item.ops:
-                    self.comment(depth, op)
+                self.comment_lines(depth, item.ops)
                 emitter = fusion.GroupEmitter(self, item, self.shapes, outside.__contains__)
                 if emitter.emit(depth):
                     continue
