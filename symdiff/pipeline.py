@@ -75,23 +75,28 @@ def own_results(fn: Function) -> Function:
     """
     producers = {r: op for op in fn.body.ops for r in op.results}
 
-    def may_alias_argument(v: Value, depth: int = 0) -> bool:
+    def root(v: Value, depth: int = 0) -> Value | None:
+        """The array ``v`` may share memory with; None when that cannot be told."""
         p = producers.get(v)
-        if p is None:
-            return True  # a parameter
-        if p.name not in _MAY_ALIAS:
-            return False  # a fresh array
+        if p is None or p.name not in _MAY_ALIAS:
+            return v  # a parameter or a fresh array
         if p.name == "if" or depth > 32:
-            return True
-        return may_alias_argument(p.args[0], depth + 1)
+            return None
+        return root(p.args[0], depth + 1)
 
     b = Builder()
     for op in fn.body.ops:
         b.append(op)
-    outs = []
+    outs: list[Value] = []
+    handed_out: set[Value] = set()
     for v in fn.returns:
-        if v.type.ndim > 0 and may_alias_argument(v):
-            v = b.op("copy", v, name_hint=hint(v))
+        if v.type.ndim > 0:
+            r = root(v)
+            # Copy what may be an argument, or an array already returned (twice is once too many).
+            if r is None or r in fn.params or r in handed_out:
+                v = b.op("copy", v, name_hint=hint(v))
+            else:
+                handed_out.add(r)
         outs.append(v)
     return Function(fn.name, fn.params, Block((), tuple(b.ops), tuple(outs)), fn.loc)
 

@@ -86,3 +86,65 @@ def sum_dtype_positional(X):
 
 def reshape_shape_keyword(x):
     return np.sum(np.reshape(x, shape=(2, 2)) ** 2)
+
+
+def mean_of_broadcast_gather(A, i, j):
+    v = A[i, j]
+    return np.mean(v) + np.sum(v * v * 0.5)
+
+
+def write_after_numpy_transpose(x):
+    y = x * 2.0
+    z = np.transpose(y)
+    y[0] = 1.0
+    return np.sum(z)
+
+
+def aug_after_tuple_alias(x):
+    y = x * 2.0
+    a, b = y, y
+    a += 1.0
+    return np.sum(b)
+
+
+def write_after_conditional_alias(x, c):
+    y = x * 2.0
+    z = y if c > 0.0 else y * 3.0
+    y[0] = 1.0
+    return np.sum(z)
+
+
+def _identity(a):
+    return a
+
+
+def aug_after_helper_alias(x):
+    y = x * 2.0
+    z = _identity(y)
+    y += 1.0
+    return np.sum(z)
+
+
+def write_after_branch_alias(x, t):
+    if t > 0.0:
+        y = x
+    else:
+        y = x * 2.0
+    y[0] = 1.0
+    return np.sum(y)
+
+
+def shared_adjoint(x, y):
+    return np.sum((x + y) ** 2)
+
+
+def reshape_newshape(x):
+    return np.sum(np.reshape(x, newshape=(2, 2)) ** 2)
+
+
+def tuple_in_both_arms(x, t):
+    if t > 0.0:
+        sh = x.shape
+    else:
+        sh = x.shape
+    return np.sum(x) * sh[0]

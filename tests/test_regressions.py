@@ -115,3 +115,39 @@ def test_dispatch_switches_between_specializations():
         g(x1, 1.0, 2.0)
     with pytest.raises(sd.SignatureError, match="list"):
         g([1.0, 2.0])
+
+
+@pytest.mark.parametrize("backend", ["python", "numba"])
+def test_broadcast_gather_has_the_broadcast_length(backend):
+    A = np.arange(12.0).reshape(3, 4)
+    i, j = np.array([1]), np.array([0, 2, 3])
+    g = sd.grad(rc.mean_of_broadcast_gather, backend=backend)(A, i, j)
+    expected = np.zeros_like(A)
+    expected[1, [0, 2, 3]] = 1.0 / 3.0 + A[1, [0, 2, 3]]
+    assert_close(g, expected, rtol=1e-13, atol=1e-14)
+
+
+@pytest.mark.parametrize("fn, args, fragment", [
+    (rc.write_after_numpy_transpose, (np.ones(3),), "also change 'z'"),
+    (rc.aug_after_tuple_alias, (np.ones(3),), "also change"),
+    (rc.write_after_conditional_alias, (np.ones(3), 1.0), "also change 'z'"),
+    (rc.aug_after_helper_alias, (np.ones(3),), "also change 'z'"),
+    (rc.write_after_branch_alias, (np.ones(3), 1.0), "argument array 'x'"),
+])
+def test_memory_shared_through_any_route_is_seen(fn, args, fragment):
+    with pytest.raises(sd.UnsupportedSyntaxError, match=fragment):
+        sd.jit(fn, backend="python")(*args)
+
+
+@pytest.mark.parametrize("backend", ["python", "numba"])
+def test_gradients_are_distinct_arrays(backend):
+    gx, gy = sd.grad(rc.shared_adjoint, argnums=(0, 1), backend=backend)(np.ones(2), np.ones(2))
+    assert not np.shares_memory(gx, gy)
+    assert_close(gx, [4.0, 4.0], rtol=0, atol=0)
+
+
+def test_reshape_newshape_keyword_and_tuples_in_both_arms():
+    g = sd.grad(rc.reshape_newshape, backend="python")(np.arange(4.0))
+    assert_close(g, 2 * np.arange(4.0), rtol=0, atol=0)
+    g = sd.grad(rc.tuple_in_both_arms, backend="python")(np.ones(3), -1.0)
+    assert_close(g, [3.0, 3.0, 3.0], rtol=0, atol=0)

@@ -204,7 +204,8 @@ def reshape(lw: Lowerer, x: Value, shape: list[FVal], node: ast.AST) -> Value:
 
 def _reshape(lw, args, kwargs, node):
     if "newshape" in kwargs:  # NumPy's older keyword
-        kwargs = {**kwargs, "shape": kwargs.pop("newshape")}
+        kwargs = dict(kwargs)
+        kwargs["shape"] = kwargs.pop("newshape")
     a, shape = _args(lw, node, args, kwargs, ["a", "shape"], 2, "reshape")
     return reshape(lw, _val(lw, a, node), [shape], node)
 

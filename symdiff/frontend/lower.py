@@ -126,7 +126,7 @@ class _FunctionLowerer:
         for arg, t in zip(args, arg_types, strict=True):
             v = Value(t, arg.arg)
             self.env[arg.arg] = v
-            self.memory[arg.arg] = ("value", v)
+            self.memory[arg.arg] = frozenset({("value", v)})
             self.params.add(arg.arg)
             values.append(v)
         return values
@@ -193,12 +193,13 @@ class _FunctionLowerer:
         self.memory = {}
         for n in dict.fromkeys([*memories[0], *memories[1]]):
             a, b = memories[0].get(n), memories[1].get(n)
-            self.memory[n] = a if a is b or a == b else ("value", None)
+            self.memory[n] = (a or frozenset()) | (b or frozenset())
         changed = [n for n in dict.fromkeys([*envs[0], *envs[1]])
                    if envs[0].get(n) is not env0.get(n) or envs[1].get(n) is not env0.get(n)]
         self.env = dict(env0)
         self.params = params0 - set(changed)
         names, then_vals, else_vals = [], [], []
+        tuples: dict[str, int] = {}
         for n in changed:
             a, b = envs[0].get(n, env0.get(n)), envs[1].get(n, env0.get(n))
             if a is None or b is None or isinstance(a, _Unassigned) or isinstance(b, _Unassigned):
@@ -206,6 +207,16 @@ class _FunctionLowerer:
                 continue
             if a is b:
                 self.env[n] = a
+                continue
+            if isinstance(a, TupleVal) and isinstance(b, TupleVal) and \
+                    len(a.items) == len(b.items) and all(
+                        isinstance(u, Value) and isinstance(w, Value)
+                        for u, w in zip(a.items, b.items, strict=True)):
+                tuples[n] = len(a.items)
+                for k, (u, w) in enumerate(zip(a.items, b.items, strict=True)):
+                    names.append(f"{n}[{k}]")
+                    then_vals.append(u)
+                    else_vals.append(w)
                 continue
             if not (isinstance(a, Value) and isinstance(b, Value)):
                 self.error(stmt, f"'{n}' is bound to {_describe(a)} in one branch and "
@@ -216,9 +227,14 @@ class _FunctionLowerer:
         if not names:
             # Nothing flows out: the arms compute values nobody reads after the if.
             return
-        merged = self.merge_arms(stmt, cond, op_lists[0], op_lists[1], then_vals, else_vals, names)
-        for n, v in zip(names, merged, strict=True):
-            self.env[n] = v
+        merged = self.merge_arms(stmt, cond, op_lists[0], op_lists[1], then_vals, else_vals,
+                                 [n.partition("[")[0] for n in names])
+        by_name = dict(zip(names, merged, strict=True))
+        for n in dict.fromkeys(k.partition("[")[0] for k in names):
+            if n in tuples:
+                self.env[n] = TupleVal(tuple(by_name[f"{n}[{k}]"] for k in range(tuples[n])))
+            else:
+                self.env[n] = by_name[n]
 
     def merge_arms(self, node: ast.AST, cond: Value, then_ops: list, else_ops: list,
                    then_vals: list[Value], else_vals: list[Value], names: list[str]) -> list[Value]:
@@ -226,7 +242,8 @@ class _FunctionLowerer:
         targets = []
         for a, b, n in zip(then_vals, else_vals, names, strict=True):
             if a.type.ndim != b.type.ndim:
-                self.error(node, f"'{n}' has {a.type.ndim} dimension(s) in one branch and "
+                what = "the returned value" if n == "result" else f"'{n}'"
+                self.error(node, f"{what} has {a.type.ndim} dimension(s) in one branch and "
                            f"{b.type.ndim} in the other", "give both branches the same shape kind")
             targets.append(Type(promote(a.type.dtype, b.type.dtype), a.type.ndim))
         with self.b.region(then_ops):
@@ -303,8 +320,10 @@ class _FunctionLowerer:
             if len(target.elts) != len(value.items):
                 self.error(target, f"cannot unpack {len(value.items)} values into "
                            f"{len(target.elts)} names")
-            for t, v in zip(target.elts, value.items, strict=True):
-                self.assign(t, v)
+            sources = source.elts if isinstance(source, (ast.Tuple, ast.List)) and \
+                len(source.elts) == len(target.elts) else [source] * len(target.elts)
+            for t, v, src in zip(target.elts, value.items, sources, strict=True):
+                self.assign(t, v, source=src)
         elif isinstance(target, ast.Subscript):
             self.write_subscript(target, value, aug)
         elif isinstance(target, ast.Attribute):
@@ -342,27 +361,44 @@ class _FunctionLowerer:
         new = self.typed(target, "setitem", x, v, *operands, spec=spec)
         self.env[name] = self.b.rename(new, name)
 
-    def memory_token(self, source: ast.expr | None, value: Value) -> object:
-        """The memory an array expression refers to (see ``self.memory``)."""
+    def memory_token(self, source: ast.expr | None, value: Value | None) -> frozenset:
+        """The memory an array expression may refer to, as a set of atoms (see ``self.memory``).
+
+        Arithmetic and copying calls make a new atom; names, slices, ``.T`` and
+        NumPy's view functions share their base's atoms; a conditional
+        expression may be either arm; anything else (a helper call, say) may be
+        any array it was given, or what its IR value derives from.
+        """
+        fallback = frozenset({("value", _root(value))}) if value is not None else frozenset()
         if source is None:
-            return ("value", _root(value))
-        if isinstance(source, ast.Name) and source.id in self.memory:
-            return self.memory[source.id]
+            return fallback
+        if isinstance(source, ast.Name):
+            return self.memory.get(source.id, fallback)
         if isinstance(source, (ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp)):
-            return object()  # arithmetic makes a new array
+            return frozenset({object()})  # arithmetic makes a new array
         if isinstance(source, ast.Subscript) or (
                 isinstance(source, ast.Attribute) and source.attr == "T"):
-            return self.memory_token(source.value, value)  # a view of its base
-        if isinstance(source, ast.Call) and isinstance(source.func, ast.Attribute):
-            attr = source.func.attr
-            base = source.func.value
-            is_numpy = isinstance(base, ast.Name) and isinstance(
-                self.env.get(base.id) or self._global_module(base.id), ModuleRef)
-            if attr in ("copy", "flatten") or (is_numpy and attr not in _NUMPY_VIEWS):
-                return object()
-            if not is_numpy and attr in _METHOD_VIEWS:
-                return self.memory_token(base, value)
-        return ("value", _root(value))
+            return self.memory_token(source.value, None) or fallback  # a view of its base
+        if isinstance(source, ast.IfExp):
+            return self.memory_token(source.body, None) | self.memory_token(source.orelse, None)
+        if isinstance(source, ast.Call):
+            func = source.func
+            if isinstance(func, ast.Attribute):
+                base = func.value
+                is_numpy = isinstance(base, ast.Name) and isinstance(
+                    self.env.get(base.id) or self._global_module(base.id), ModuleRef)
+                if func.attr in ("copy", "flatten"):
+                    return frozenset({object()})
+                if is_numpy and func.attr not in _NUMPY_VIEWS:
+                    return frozenset({object()})
+                if is_numpy and source.args:
+                    return self.memory_token(source.args[0], None) or fallback
+                if not is_numpy and func.attr in _METHOD_VIEWS:
+                    return self.memory_token(base, None) or fallback
+            shared = frozenset().union(*(self.memory_token(a, None) for a in source.args),
+                                       *(self.memory_token(k.value, None) for k in source.keywords))
+            return shared | fallback
+        return fallback
 
     def _global_module(self, name: str) -> FVal | None:
         g = self.closure.get(name, self.src.fn.__globals__.get(name))
@@ -372,19 +408,21 @@ class _FunctionLowerer:
         """Refuse an in-place update whose effect NumPy would make visible elsewhere.
 
         symdiff lowers ``y += v`` and element writes to fresh values; that is
-        exact only when no other name, and no argument, shares y's memory.
+        exact only when no other name, and no argument, may share y's memory.
         """
-        token = self.memory.get(name, ("value", _root(array)))
-        if name in self.params or isinstance(token, tuple) and (
-                token[1] is None or _is_param_value(token[1], self)):
+        token = self.memory.get(name, frozenset({("value", _root(array))}))
+        param_atoms = {atom for atom in token if isinstance(atom, tuple)
+                       and (atom[1] is None or _is_param_value(atom[1], self))}
+        if name in self.params or param_atoms:
             owner = name if name in self.params else next(
-                (k for k in self.params if self.memory.get(k) == token), "an argument")
-            self.error(node, f"{what} on '{name}' would modify the argument array '{owner}' in "
-                       "place: symdiff functions are pure",
+                (k for k in self.params if self.memory.get(k, frozenset()) & param_atoms), None)
+            target = f"the argument array '{owner}'" if owner else "an argument array"
+            self.error(node, f"{what} on '{name}' would modify {target} in place: symdiff "
+                       "functions are pure",
                        f"work on a copy ({name} = {name}.copy()) or write {name} = {name} + ...")
         for other, tok in self.memory.items():
-            if other != name and tok == token and isinstance(self.env.get(other), Value):
-                self.error(node, f"{what} on '{name}' would also change '{other}', which shares "
+            if other != name and tok & token and isinstance(self.env.get(other), Value):
+                self.error(node, f"{what} on '{name}' would also change '{other}', which may share "
                            "its memory", f"copy first: {name} = {name}.copy()")
 
     def flatten_return(self, result: FVal, node: ast.AST) -> list[Value]:

@@ -157,6 +157,10 @@ class ShapeInfo:
         out: list[Dim] = []
         axis = 0
         advanced_done = False
+        # Integer-array indices broadcast together: the result's first axis has their
+        # common length, which is known only when all of them have the same symbol.
+        arrays = [v for e, v in zip(_operand_entries(spec), op.args[1:], strict=True) if e == "a"]
+        advanced_dim = broadcast_dims([self.of(v) for v in arrays])[0] if arrays else None
         for e in spec:
             count = indexing.operand_count(e)
             used, operands = operands[:count], operands[count:]
@@ -169,7 +173,7 @@ class ShapeInfo:
                 continue
             if e == "a":
                 if not advanced_done:
-                    out.insert(0, self.of(used[0])[0])
+                    out.insert(0, advanced_dim)
                     advanced_done = True
                 axis += 1
                 continue
@@ -223,6 +227,14 @@ def _affine(n: Dim, offset: int) -> Dim:
     base, _, rest = n.partition("@")
     total = offset + (int(rest) if rest else 0)
     return base if total == 0 else f"{base}@{total}"
+
+
+def _operand_entries(spec: tuple) -> list:
+    """The spec entry each index operand belongs to, in operand order."""
+    out: list = []
+    for e in spec:
+        out.extend([e] * indexing.operand_count(e))
+    return out
 
 
 def broadcast_dims(shapes: Sequence[Dims]) -> Dims:
