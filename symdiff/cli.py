@@ -63,7 +63,8 @@ stages (--stage), in pipeline order:
 
   Stages after `ast` specialize FUNC on the kind of each argument; stages
   grad, python and numpy differentiate with respect to --wrt (default: the
-  first parameter). Nothing is compiled: python and numpy only print source.
+  argnums of an @sd.grad(argnums=...) decorator, else the first parameter).
+  Nothing is compiled: python and numpy only print source.
 
 argument kinds (--sig):
   f64, i64, bool          scalars (float, int, bool; `float` and `int` work too)
@@ -181,7 +182,10 @@ def _run_show_ir(args: argparse.Namespace) -> int:
     wrt = parse_wrt(args.wrt)
     if wrt is not None and args.stage in ("ast", "ir"):
         print(f"symdiff: note: --wrt has no effect on stage {args.stage}", file=sys.stderr)
-    text = symdiff.show_ir(fn, args.stage, wrt=0 if wrt is None else wrt, signature=args.sig)
+    if wrt is None:
+        decorated = _DECORATED_ARGNUMS.get(fn)
+        wrt = decorated if decorated and len(decorated) > 1 else (decorated[0] if decorated else 0)
+    text = symdiff.show_ir(fn, args.stage, wrt=wrt, signature=args.sig)
     if not text.endswith("\n"):
         text += "\n"
     if use_color(args.color, sys.stdout):
@@ -239,7 +243,12 @@ def load_target(target: str) -> FunctionType:
     if not isinstance(fn, FunctionType):
         raise UsageError(f"symdiff show-ir: error: {path}::{name} is a "
                          f"{type(obj).__name__}, not a function")
+    _DECORATED_ARGNUMS[fn] = getattr(getattr(obj, "transform", None), "argnums", None) or None
     return fn
+
+
+# argnums of `@sd.grad(argnums=...)`-decorated targets: the default --wrt for them.
+_DECORATED_ARGNUMS: dict[FunctionType, tuple[int, ...] | None] = {}
 
 
 def _unwrap(obj: Any) -> Any:

@@ -346,3 +346,24 @@ def test_installed_command(example):
     assert done.returncode == 0, done.stderr
     assert "@numba.njit" in done.stdout and "# line 7" in done.stdout
     assert "\x1b" not in done.stdout  # piped: plain text
+
+
+def test_decorator_argnums_are_the_default_wrt(tmp_path, capsys, monkeypatch):
+    (tmp_path / "decorated.py").write_text(textwrap.dedent('''
+        import numpy as np
+        import symdiff as sd
+
+
+        @sd.grad(argnums=(0, 1))
+        def loss(w: "f64[:]", b: float, x: "f64[:]"):
+            return np.sum((x * w + b) ** 2)
+    '''))
+    monkeypatch.chdir(tmp_path)
+    try:
+        assert main(["show-ir", "decorated.py::loss", "--stage", "grad", "--color", "never"]) == 0
+    finally:
+        sys.modules.pop("decorated", None)
+        if str(tmp_path) in sys.path:
+            sys.path.remove(str(tmp_path))
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header.endswith("-> (f64[:], f64) {"), header

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from symdiff.ir.core import Block, Function, Op, Value
 from symdiff.ir.indexing import format_index
 from symdiff.ir.names import assign_names
@@ -16,10 +18,11 @@ def format_attr(value: object) -> str:
 def print_function(fn: Function) -> str:
     """Render ``fn``; value names come from `assign_names`, so output is deterministic."""
     names = assign_names(fn)
+    main_file = fn.loc.file if fn.loc is not None else None
     params = ", ".join(f"{names[p]}: {p.type}" for p in fn.params)
     rets = ", ".join(str(v.type) for v in fn.returns)
     lines = [f"func {fn.name}({params}) -> ({rets}) {{"]
-    _print_block(fn.body, names, lines, "  ", "return")
+    _print_block(fn.body, names, lines, "  ", "return", main_file)
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -29,13 +32,14 @@ def _refs(values: tuple[Value, ...], names: dict[Value, str]) -> str:
 
 
 def _print_block(block: Block, names: dict[Value, str], lines: list[str], pad: str,
-                 terminator: str) -> None:
+                 terminator: str, main_file: str | None) -> None:
     for op in block.ops:
-        _print_op(op, names, lines, pad)
+        _print_op(op, names, lines, pad, main_file)
     lines.append(f"{pad}{terminator} {_refs(block.yields, names)}".rstrip())
 
 
-def _print_op(op: Op, names: dict[Value, str], lines: list[str], pad: str) -> None:
+def _print_op(op: Op, names: dict[Value, str], lines: list[str], pad: str,
+              main_file: str | None) -> None:
     lhs = ", ".join(f"{names[r]}: {r.type}" for r in op.results)
     if op.name == "const":
         rhs = f"const {op.attr('value')!r}"
@@ -47,7 +51,12 @@ def _print_op(op: Op, names: dict[Value, str], lines: list[str], pad: str) -> No
         attrs = [(k, v) for k, v in op.attrs if k not in ("result_types",)]
         attr_text = " {" + ", ".join(f"{k}={format_attr(v)}" for k, v in attrs) + "}" if attrs else ""
         rhs = f"{op.name}({_refs(op.args, names)}){attr_text}"
-    loc = f"  # line {op.loc.line}" if op.loc is not None else ""
+    loc = ""
+    if op.loc is not None:
+        where = f"line {op.loc.line}"
+        if main_file is not None and op.loc.file != main_file:  # a helper from another file
+            where = f"{os.path.basename(op.loc.file)} line {op.loc.line}"
+        loc = f"  # {where}"
     if not op.regions:
         lines.append(f"{pad}{lhs} = {rhs}{loc}")
         return
@@ -57,5 +66,5 @@ def _print_op(op: Op, names: dict[Value, str], lines: list[str], pad: str) -> No
             lines.append(f"{pad}}} else {{" if op.name == "if" else f"{pad}}} {{")
         if region.params:
             lines.append(f"{pad}  ^({', '.join(f'{names[p]}: {p.type}' for p in region.params)}):")
-        _print_block(region, names, lines, pad + "  ", "yield")
+        _print_block(region, names, lines, pad + "  ", "yield", main_file)
     lines.append(f"{pad}}}")
