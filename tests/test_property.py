@@ -122,3 +122,17 @@ def branchy_programs(draw):
 @given(body=branchy_programs(), seed=st.integers(0, 2**32 - 1))
 def test_random_branchy_programs_match_central_differences(tmp_path, body, seed):
     _check_program(body, tmp_path, seed)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.one_of(branchy_programs(), programs()), seed=st.integers(0, 2**32 - 1))
+def test_numba_backend_agrees_on_random_programs(tmp_path, body, seed):
+    """Fusion, in-place writes and helpers on the Numba target, against the NumPy backend."""
+    f = _load(body, tmp_path)
+    rng = np.random.default_rng(seed)
+    args = (rng.uniform(-1.5, 1.5, N), rng.uniform(-1.5, 1.5, N), float(rng.uniform(-1.5, 1.5)))
+    value, grads = sd.value_and_grad(f, argnums=(0, 1, 2))(*args)
+    ref_value, ref_grads = sd.value_and_grad(f, argnums=(0, 1, 2), backend="python")(*args)
+    assert np.isclose(value, ref_value, rtol=1e-12, atol=1e-12)
+    for g, r in zip(grads, ref_grads, strict=True):
+        assert_close(g, r, rtol=1e-10, atol=1e-12)
