@@ -58,10 +58,9 @@ class Compiled:
         return self._dispatch(*args)
 
     def _dispatch(self, *args: Any) -> Any:
-        # The key expression is _fast_key inlined: this line is the per-call overhead.
-        key = tuple([(a.dtype, a.ndim) if type(a) is _ndarray else type(a) for a in args])
+        """Calls whose kinds differ from the last specialization (see `_specialize`)."""
         try:
-            entry = self._table[key]
+            entry = self._table[tuple([_fast_key(a) for a in args])]
         except KeyError:
             return self._first_call(args)
         return entry(*args)
@@ -90,10 +89,15 @@ class Compiled:
         self.__class__ = type(Compiled.__name__, (Compiled,), {"__call__": env["__call__"],
                                                               "__module__": Compiled.__module__})
 
-    def _first_call(self, args: Sequence[Any]) -> Any:
+    def _prepare(self, args: Sequence[Any]) -> tuple[tuple[Any, ...], tuple[Type, ...]]:
+        """The arguments completed with defaults (0-d arrays as scalars), and their kinds."""
         fn = self.__wrapped_symdiff__
         full = _scalarize(bind_arguments(fn, args))
-        kinds = kinds_of(fn, full)
+        return full, kinds_of(fn, full)
+
+    def _first_call(self, args: Sequence[Any]) -> Any:
+        fn = self.__wrapped_symdiff__
+        full, kinds = self._prepare(args)
         try:
             entry = compile_transform(fn, kinds, self.transform, self.backend)
         except SymdiffError as e:
@@ -122,9 +126,8 @@ class Compiled:
 
     def compile(self, *args: Any) -> Callable[..., Any]:
         """The compiled entry for these argument kinds, for calling without dispatch."""
-        fn = self.__wrapped_symdiff__
-        full = bind_arguments(fn, args)
-        return compile_transform(fn, kinds_of(fn, full), self.transform, self.backend)
+        _, kinds = self._prepare(args)
+        return compile_transform(self.__wrapped_symdiff__, kinds, self.transform, self.backend)
 
     def __repr__(self) -> str:
         nums = f", argnums={self.transform.argnums}" if self.transform.argnums else ""

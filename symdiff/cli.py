@@ -125,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="which stage to print (default: ir)")
     show.add_argument("--wrt", metavar="NAME[,NAME]", default=None,
                       help="parameters to differentiate with respect to, by name or position "
-                           "(e.g. w,b or 0,1; default: the first)")
+                           "(e.g. w,b or 0,1; default: the argnums of an @sd.grad decorator, "
+                           "else the first)")
     show.add_argument("--sig", metavar="KINDS", default=None,
                       help='argument kinds, e.g. "x=f64[:], W=f64[:,:], n=i64" (default: '
                            "from annotations)")

@@ -23,6 +23,7 @@ from symdiff.frontend.keying import function_key
 from symdiff.frontend.lower import Lowered, lower
 from symdiff.ir.builder import Builder
 from symdiff.ir.core import Block, Function, Value, hint
+from symdiff.ir.registry import lookup
 from symdiff.ir.types import Type
 from symdiff.ir.verify import verify
 from symdiff.transforms.reverse import reverse
@@ -63,10 +64,6 @@ def _checked(fn: Function) -> Function:
     return fn
 
 
-# Results produced by these may share memory with an argument; they are copied on return.
-_MAY_ALIAS = {"getitem", "transpose", "reshape", "expand_dims", "unbroadcast", "if"}
-
-
 def own_results(fn: Function) -> Function:
     """Copy array results that are arguments or may be views of them.
 
@@ -75,14 +72,14 @@ def own_results(fn: Function) -> Function:
     """
     producers = {r: op for op in fn.body.ops for r in op.results}
 
-    def root(v: Value, depth: int = 0) -> Value | None:
+    def root(v: Value) -> Value | None:
         """The array ``v`` may share memory with; None when that cannot be told."""
         p = producers.get(v)
-        if p is None or p.name not in _MAY_ALIAS:
+        if p is not None and p.name == "if":
+            return None  # either branch's value
+        if p is None or not lookup(p.name).view:
             return v  # a parameter or a fresh array
-        if p.name == "if" or depth > 32:
-            return None
-        return root(p.args[0], depth + 1)
+        return root(p.args[0])
 
     b = Builder()
     for op in fn.body.ops:

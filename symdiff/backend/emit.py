@@ -24,12 +24,6 @@ from symdiff.transforms.shapes import ShapeInfo
 # Loop fusion on the Numba target (SYMDIFF_FUSION=0 turns it off, for comparison and debugging).
 FUSION = os.environ.get("SYMDIFF_FUSION", "1") != "0"
 
-# Ops whose result may share memory with an argument (never written in place).
-_VIEW_OPS = {"getitem", "transpose", "reshape", "expand_dims", "unbroadcast", "if"}
-
-# Transcendental ufuncs sent to NumPy on large arrays under Numba (see helpers).
-OBJMODE_UFUNCS = frozenset({"exp", "log", "log1p", "expm1", "sin", "cos", "tan", "tanh",
-                            "arctan"})
 
 
 @dataclass
@@ -37,7 +31,6 @@ class EmitContext:
     """What emitters may ask of the backend: the target, and module-level helpers."""
 
     numba: bool
-    objmode_ufuncs: frozenset[str] = OBJMODE_UFUNCS
     helper_sources: dict[str, str] = field(default_factory=dict)
 
     def helper(self, name: str, source: str) -> str:
@@ -131,6 +124,7 @@ class _Writer:
     def block(self, block: Block, depth: int) -> None:
         uses = _later_uses(block)
         position = {op: k for k, op in enumerate(block.ops)}
+        producers = {r: op for op in block.ops for r in op.results}
         for op in block.ops:
             if op.name == "const":
                 self.names[op.result] = _literal(self.ctx, op)
@@ -146,18 +140,19 @@ class _Writer:
                 if emitter.emit(depth):
                     continue
                 for op in item.ops:
-                    self.emit_op(op, depth, position[op], block, uses)
+                    self.emit_op(op, depth, position[op], producers, uses)
                 continue
-            self.emit_op(item, depth, position[item], block, uses)
+            self.emit_op(item, depth, position[item], producers, uses)
 
-    def emit_op(self, op: Op, depth: int, k: int, block: Block, uses: dict[Value, int]) -> None:
+    def emit_op(self, op: Op, depth: int, k: int, producers: dict[Value, Op],
+                uses: dict[Value, int]) -> None:
         if op.name == "const":
             return
         self.comment(depth, op)
         if op.name == "if":
             self.emit_if(op, depth)
         elif op.name in ("index_add", "setitem"):
-            self.emit_index_add(op, depth, in_place=self.may_overwrite(op.args[0], k, block, uses))
+            self.emit_update(op, depth, in_place=self.may_overwrite(op.args[0], k, producers, uses))
         else:
             self.emit_plain(op, depth)
 
@@ -171,14 +166,16 @@ class _Writer:
             value=ast.parse(expr, mode="eval").body, lineno=0)
         self.line(depth, ast.unparse(node))
 
-    def may_overwrite(self, base: Value, k: int, block: Block, uses: dict[Value, int]) -> bool:
+    def may_overwrite(self, base: Value, k: int, producers: dict[Value, Op],
+                      uses: dict[Value, int]) -> bool:
         """True when ``base`` is a fresh array of this block that nothing reads after op k."""
-        producer = next((op for op in block.ops if base in op.results), None)
-        if producer is None or producer.name in _VIEW_OPS:
-            return False
+        producer = producers.get(base)
+        if producer is None or lookup(producer.name).view or producer.name == "if":
+            return False  # an argument, a view, or either branch's value
         return uses.get(base, -1) <= k
 
-    def emit_index_add(self, op: Op, depth: int, in_place: bool) -> None:
+    def emit_update(self, op: Op, depth: int, in_place: bool) -> None:
+        """``index_add`` (``+=``) or ``setitem`` (``=``) into its base, or into a copy of it."""
         base, g, *index = op.args
         spec = op.attr("spec")
         n = self.names
@@ -267,18 +264,19 @@ def _later_uses(block: Block) -> dict[Value, int]:
                 last[r] = k
     for y in block.yields:
         last[y] = len(block.ops)
-    # A read of a view is a read of the array it views: extend last uses down view chains.
+    # A read of a view is a read of the array it views, and a read of an if's result may
+    # be a read of either branch's value: extend last uses back along those chains.
     for op in reversed(block.ops):
-        if op.name in _VIEW_OPS and op.args:
-            r, source = op.results[0], op.args[0]
+        if lookup(op.name).view:
+            sources = [(op.result, op.args[0])]
+        elif op.name == "if":
+            sources = [(r, region.yields[k]) for region in op.regions
+                       for k, r in enumerate(op.results)]
+        else:
+            continue
+        for r, source in sources:
             if r in last:
                 last[source] = max(last.get(source, -1), last[r])
-            if op.name == "if":
-                for region in op.regions:
-                    for y in region.yields:
-                        for res in op.results:
-                            if res in last:
-                                last[y] = max(last.get(y, -1), last[res])
     return last
 
 

@@ -26,17 +26,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from symdiff.backend import helpers
 from symdiff.ir import indexing
 from symdiff.ir.builder import const_value
 from symdiff.ir.core import Block, Op, Value
 from symdiff.ir.ops import NP_DTYPE
+from symdiff.ir.registry import lookup
 from symdiff.transforms.shapes import Dims, ShapeInfo
 
-# Elementwise ops fused into loops (transcendentals are excluded on purpose).
-_SCALAR_OPS = {
-    "add", "sub", "mul", "div", "pow", "maximum", "minimum", "neg", "abs", "sign", "sqrt",
-    "lt", "le", "gt", "ge", "eq", "ne", "and", "or", "not", "where", "to_float",
-}
 _REDUCE_KINDS = {"sum", "mean", "max", "min", "prod"}
 LOOP_INDEX = ("i0", "i1", "i2", "i3", "i4", "i5", "i6", "i7")
 
@@ -59,10 +56,16 @@ class Group:
 Item = Op | Group
 
 
+def fusible_elementwise(name: str) -> bool:
+    """Elementwise ops join loops as scalar code; the transcendentals that go through
+    NumPy on large arrays (`helpers.OBJMODE_UFUNCS`) do not."""
+    return lookup(name).elementwise and name not in helpers.OBJMODE_UFUNCS
+
+
 def loop_dims(op: Op, shapes: ShapeInfo) -> Dims | None:
     """The iteration space of ``op`` if it can join a fused loop, else None."""
     name = op.name
-    if name in _SCALAR_OPS or name in ("copy", "broadcast_like"):
+    if fusible_elementwise(name) or name in ("copy", "broadcast_like"):
         r = op.result
         if r.type.ndim == 0:
             return None
@@ -362,7 +365,7 @@ class GroupEmitter:
         elif name == "copy":
             expr = self.element(op.args[0])
         else:
-            expr = _scalar_expression(op, [self.element(a) for a in op.args])
+            expr = _scalar_expression(self.w.ctx, op, [self.element(a) for a in op.args])
             expr = _fold_literals(expr)
         r = op.result
         local = self.w.fresh_name(self.n[r] + "_i") if op in outputs else self.n[r]
@@ -430,23 +433,10 @@ def _is_atom(expr: str) -> bool:
     return bool(_ATOM.match(expr))
 
 
-def _scalar_expression(op: Op, args: list[str]) -> str:
-    """The op's emitter applied to scalar element expressions."""
-    a = [f"({x})" if not _is_atom(x) else x for x in args]
-    name = op.name
-    table = {
-        "add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}",
-        "neg": "-{0}", "lt": "{0} < {1}", "le": "{0} <= {1}", "gt": "{0} > {1}",
-        "ge": "{0} >= {1}", "eq": "{0} == {1}", "ne": "{0} != {1}", "and": "{0} and {1}",
-        "or": "{0} or {1}", "not": "not {0}", "abs": "abs({0})", "sign": "np.sign({0})",
-        "sqrt": "np.sqrt({0})", "where": "{1} if {0} else {2}", "to_float": "float({0})",
-        "maximum": "max({0}, {1})", "minimum": "min({0}, {1})",
-    }
-    if name == "to_float" and op.args[0].type.dtype == "bool":
-        return f"1.0 if {a[0]} else 0.0"
-    if name == "pow":
-        if const_value(op.args[1]) == 2 and op.args[1].type.dtype != "bool":
-            return f"{a[0]} * {a[0]}"
-        return f"{a[0]} ** {a[1]}"
-    return table[name].format(*a)
-
+def _scalar_expression(ctx, op: Op, args: list[str]) -> str:
+    """The op's own emitter (the registry's), applied to one element of each argument."""
+    scalar_args = tuple(a if a.type.ndim == 0 else Value(a.type.with_ndim(0), a.name)
+                        for a in op.args)
+    scalar_op = Op(op.name, scalar_args, tuple(Value(r.type.with_ndim(0)) for r in op.results),
+                   op.attrs)
+    return lookup(op.name).emit(ctx, scalar_op, [x if _is_atom(x) else f"({x})" for x in args])

@@ -15,6 +15,10 @@ from __future__ import annotations
 # elements on the development machine; objmode costs about 1.5 us a call).
 UFUNC_OBJMODE_THRESHOLD = 1024
 
+# The ufuncs that go through those helpers on arrays (and so are never fused into loops).
+OBJMODE_UFUNCS = frozenset({"exp", "log", "log1p", "expm1", "sin", "cos", "tan", "tanh",
+                            "arctan"})
+
 NUMBA_TYPES = {"f64": "float64", "i64": "int64", "bool": "boolean"}
 
 

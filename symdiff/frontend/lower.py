@@ -23,9 +23,10 @@ from symdiff.errors import UnsupportedSyntaxError
 from symdiff.frontend import library
 from symdiff.frontend.source import FunctionSource, read_source
 from symdiff.frontend.values import FuncRef, FVal, ModuleRef, NoneVal, SliceVal, TupleVal
-from symdiff.ir.builder import Builder, const_value
+from symdiff.ir.builder import Builder, const_value, defining_op
 from symdiff.ir.core import Block, Function, Value
 from symdiff.ir.ops import TypeRuleError
+from symdiff.ir.registry import lookup
 from symdiff.ir.types import BOOL, I64, Type, promote
 
 _BINOPS: dict[type, str] = {
@@ -412,7 +413,7 @@ class _FunctionLowerer:
         """
         token = self.memory.get(name, frozenset({("value", _root(array))}))
         param_atoms = {atom for atom in token if isinstance(atom, tuple)
-                       and (atom[1] is None or _is_param_value(atom[1], self))}
+                       and (atom[1] is None or _is_param_value(atom[1]))}
         if name in self.params or param_atoms:
             owner = name if name in self.params else next(
                 (k for k in self.params if self.memory.get(k, frozenset()) & param_atoms), None)
@@ -804,10 +805,6 @@ class _FunctionLowerer:
         c = const_value(v) if isinstance(v, Value) else None
         if isinstance(v, Value) and v.type == I64 and c is not None:
             return int(c)
-        if isinstance(v, Value):
-            producer = _negated_const(v)
-            if producer is not None:
-                return producer
         self.error(node, "this must be an integer constant", "write a literal such as 0 or -1")
 
     def static_bool(self, v: FVal, node: ast.AST) -> bool:
@@ -881,42 +878,23 @@ def _returns_inside(stmt: ast.stmt) -> bool:
 
 _AUG_SYMBOL = {ast.Add: "+=", ast.Sub: "-=", ast.Mult: "*=", ast.Div: "/=", ast.Pow: "**=",
                ast.MatMult: "@=", ast.FloorDiv: "//=", ast.Mod: "%="}
-_VIEW_OPS = {"transpose", "reshape", "expand_dims"}
 _NUMPY_VIEWS = {"reshape", "transpose", "ravel", "squeeze", "expand_dims", "asarray"}
 _METHOD_VIEWS = {"reshape", "transpose", "ravel", "T"}
 
 
 def _root(v: Value) -> Value | None:
     """The array whose memory ``v`` may share (itself when fresh); None when unknown."""
-    from symdiff.ir.builder import defining_op
-    seen = 0
-    while seen < 64:
-        seen += 1
+    while True:
         op = defining_op(v)
-        if op is None:
-            return v  # a parameter
-        if op.name == "getitem" and "a" not in op.attr("spec") or op.name in _VIEW_OPS:
-            v = op.args[0]
-            continue
+        if op is None or not (lookup(op.name).view or op.name == "if"):
+            return v  # a parameter or a fresh array
         if op.name == "if":
             return None  # may be any of its branches' values
-        return v
-    return None
+        v = op.args[0]
 
 
-def _is_param_value(v: Value, lw: _FunctionLowerer) -> bool:
-    from symdiff.ir.builder import defining_op
+def _is_param_value(v: Value) -> bool:
     return defining_op(v) is None
-
-
-def _negated_const(v: Value) -> int | None:
-    from symdiff.ir.builder import defining_op
-    op = defining_op(v)
-    if op is not None and op.name == "neg":
-        c = const_value(op.args[0])
-        if isinstance(c, int) and not isinstance(c, bool):
-            return -c
-    return None
 
 
 def _describe(v: FVal | None) -> str:

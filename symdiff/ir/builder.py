@@ -59,13 +59,12 @@ class Builder:
         if opdef.arity is not None and len(args) != opdef.arity:
             raise ValueError(f"{name} takes {opdef.arity} arguments, got {len(args)}")
         types = opdef.type_rule([a.type for a in args], attrs)
-        hints = names or [_default_hint(name, args)] * len(types)
+        hints = names or [""] * len(types)  # "": an unnamed temporary
         results = tuple(Value(t, h) for t, h in zip(types, hints, strict=True))
         op = Op(name, tuple(args), results, tuple(sorted(attrs.items())), tuple(regions),
                 self.loc)
         self.append(op)
-        for r in results:
-            _definitions[r] = op
+        record(op)
         return results
 
     def rename(self, v: Value, hint: str) -> Value:
@@ -91,24 +90,21 @@ class Builder:
 
     # -- arithmetic with local folding ---------------------------------------
     def add(self, x: Value, y: Value) -> Value:
-        if is_const(y, 0) and _keeps_type(x, y, "add"):
-            return x
-        if is_const(x, 0) and _keeps_type(y, x, "add"):
-            return y
-        return self.op("add", x, y)
+        same = identity_operand("add", x, y)
+        return same if same is not None else self.op("add", x, y)
 
     def sub(self, x: Value, y: Value) -> Value:
-        if is_const(y, 0) and _keeps_type(x, y, "sub"):
-            return x
+        same = identity_operand("sub", x, y)
+        if same is not None:
+            return same
         if is_const(x, 0) and _keeps_type(y, x, "sub"):
             return self.neg(y)
         return self.op("sub", x, y)
 
     def mul(self, x: Value, y: Value) -> Value:
-        if is_const(y, 1) and _keeps_type(x, y, "mul"):
-            return x
-        if is_const(x, 1) and _keeps_type(y, x, "mul"):
-            return y
+        same = identity_operand("mul", x, y)
+        if same is not None:
+            return same
         if is_const(x, -1) and _keeps_type(y, x, "mul"):
             return self.neg(y)
         if is_const(y, -1) and _keeps_type(x, y, "mul"):
@@ -116,9 +112,8 @@ class Builder:
         return self.op("mul", x, y)
 
     def div(self, x: Value, y: Value) -> Value:
-        if is_const(y, 1) and x.type.dtype == "f64":
-            return x
-        return self.op("div", x, y)
+        same = identity_operand("div", x, y)
+        return same if same is not None else self.op("div", x, y)
 
     def neg(self, x: Value) -> Value:
         c = const_value(x)
@@ -141,6 +136,12 @@ class Builder:
 _definitions: weakref.WeakKeyDictionary[Value, Op] = weakref.WeakKeyDictionary()
 
 
+def record(op: Op) -> None:
+    """Remember ``op`` as the definition of its results (for ops made outside a builder)."""
+    for r in op.results:
+        _definitions[r] = op
+
+
 def defining_op(v: Value) -> Op | None:
     return _definitions.get(v)
 
@@ -155,12 +156,25 @@ def is_const(v: Value, value: float) -> bool:
     return c is not None and not isinstance(c, bool) and c == value
 
 
+# (unit on the left, unit on the right) of the arithmetic ops with an identity element.
+_UNITS: dict[str, tuple[float | None, float]] = {
+    "add": (0, 0), "sub": (None, 0), "mul": (1, 1), "div": (None, 1)}
+
+
+def identity_operand(name: str, x: Value, y: Value) -> Value | None:
+    """The operand ``x <name> y`` equals when the other is its unit (``x + 0``, ``1 * x``,
+    ``x - 0``, ``x / 1``...), provided the result would have that operand's type."""
+    left, right = _UNITS.get(name, (None, None))
+    if right is not None and is_const(y, right) and _keeps_type(x, y, name):
+        return x
+    if left is not None and is_const(x, left) and _keeps_type(y, x, name):
+        return y
+    return None
+
+
 def _keeps_type(x: Value, c: Value, op: str) -> bool:
     """True when ``x <op> c`` (c a scalar constant) has exactly x's type."""
     if c.type.ndim != 0:
         return False
     return lookup(op).type_rule([x.type, c.type], {})[0] == x.type
 
-
-def _default_hint(name: str, args: Sequence[Value]) -> str:
-    return ""

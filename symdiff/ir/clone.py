@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from symdiff.ir.builder import Builder
+from symdiff.ir.builder import Builder, record
 from symdiff.ir.core import Block, Op, Value, hint, set_hint
 
 
@@ -26,7 +26,7 @@ def replay(b: Builder, ops: Iterable[Op], mapping: dict[Value, Value]) -> None:
     """Append copies of ``ops`` to the builder's current block, extending ``mapping``."""
     for op in ops:
         b.append(clone_op(op, mapping))
-        _register(b.ops[-1])
+        record(b.ops[-1])
 
 
 def _fresh(v: Value, mapping: dict[Value, Value]) -> Value:
@@ -36,8 +36,3 @@ def _fresh(v: Value, mapping: dict[Value, Value]) -> Value:
     mapping[v] = new
     return new
 
-
-def _register(op: Op) -> None:
-    from symdiff.ir.builder import _definitions
-    for r in op.results:
-        _definitions[r] = op

@@ -232,7 +232,7 @@ def _call(fn: str):
 def _transcendental(func: str):
     def emit(ctx, op, a):
         x = op.args[0]
-        if ctx.numba and x.type.ndim > 0 and func in ctx.objmode_ufuncs:
+        if ctx.numba and x.type.ndim > 0 and func in helpers.OBJMODE_UFUNCS:
             name = ctx.helper(*helpers.ufunc_helper(func, x.type.ndim))
             return f"{name}({a[0]})"
         return f"np.{func}({a[0]})"
@@ -383,9 +383,9 @@ def _emit_getitem(ctx, op, a):
     return f"{a[0]}[{indexing.format_index(spec, a[1:])}]"
 
 
-def _emit_index_add(ctx, op, a):
-    """Emitted as a statement by the backend (in place on a dead base); see `emit_index_add`."""
-    raise NotImplementedError
+def _emitted_as_statement(ctx, op, a):
+    """index_add, setitem and if are statements, written by the backend's writer itself."""
+    raise NotImplementedError(f"{op.name} is emitted as a statement")
 
 
 def _emit_unbroadcast(ctx, op, a):
@@ -408,10 +408,6 @@ def _emit_broadcast_like(ctx, op, a):
         return f"np.broadcast_to({a[0]}, np.shape({a[1]})).astype(np.float64)"
     name = ctx.helper(*helpers.broadcast_like_helper(op.args[1].type.ndim))
     return f"{name}({a[0]}, {a[1]})"
-
-
-def _emit_if(ctx, op, a):
-    raise NotImplementedError("if is emitted as a statement")
 
 
 # ------------------------------------------------------------- registrations
@@ -486,8 +482,8 @@ register(OpDef("reduce", 1, _reduce_type, _emit_reduce,
                doc="sum/mean/max/min/prod over attr axis (None: all) with attr keepdims."))
 register(OpDef("matmul", 2, _matmul_type, _emit_matmul))
 register(OpDef("outer", 2, _outer_type, _emit_outer))
-register(OpDef("transpose", 1, _transpose_type, _emit_transpose))
-register(OpDef("reshape", None, _reshape_type, _emit_reshape))
+register(OpDef("transpose", 1, _transpose_type, _emit_transpose, view=True))
+register(OpDef("reshape", None, _reshape_type, _emit_reshape, view=True))
 register(OpDef("zeros", None, _alloc_type, _emit_alloc("zeros"), differentiable=False))
 register(OpDef("ones", None, _alloc_type, _emit_alloc("ones"), differentiable=False))
 register(OpDef("empty", None, _alloc_type, _emit_alloc("empty"), differentiable=False))
@@ -499,16 +495,16 @@ register(OpDef("ones_like", 1, _alloc_like_type, _emit_alloc_like("ones_like"),
 register(OpDef("copy", 1, _like_first, _emit_copy, lambda sp, a, attrs: a[0]))
 register(OpDef("arange", None, _arange_type, _emit_arange, differentiable=False))
 register(OpDef("shape", 1, _shape_type, _emit_shape, differentiable=False))
-register(OpDef("getitem", None, _getitem_type, _emit_getitem))
-register(OpDef("setitem", None, _setitem_type, _emit_index_add,
+register(OpDef("getitem", None, _getitem_type, _emit_getitem, view=True))
+register(OpDef("setitem", None, _setitem_type, _emitted_as_statement,
                doc="base with value written at index (a functional update; emitted in place "
                    "when base is fresh and dead afterwards)."))
-register(OpDef("index_add", None, _index_add_type, _emit_index_add,
+register(OpDef("index_add", None, _index_add_type, _emitted_as_statement,
                doc="acc with g added at index (duplicates accumulate); adjoint of getitem."))
-register(OpDef("unbroadcast", 2, _unbroadcast_type, _emit_unbroadcast,
+register(OpDef("unbroadcast", 2, _unbroadcast_type, _emit_unbroadcast, view=True,
                doc="Sum g over the axes along which the second argument was broadcast."))
-register(OpDef("expand_dims", 1, _expand_dims_type, _emit_expand_dims))
+register(OpDef("expand_dims", 1, _expand_dims_type, _emit_expand_dims, view=True))
 register(OpDef("broadcast_like", 2, _broadcast_like_type, _emit_broadcast_like,
                doc="A new float array of the second argument's shape, broadcast from the first."))
-register(OpDef("if", 1, _if_type, _emit_if,
+register(OpDef("if", 1, _if_type, _emitted_as_statement,
                doc="Structured conditional: two regions yielding the results."))

@@ -33,6 +33,7 @@ class OpDef:
     derivative (its results are integer/boolean or piecewise constant).
     ``elementwise`` ops broadcast their arguments like NumPy ufuncs.
     ``pure`` False marks ops that must not be removed or merged.
+    ``view`` ops may return a view of (memory shared with) their first argument.
     """
 
     name: str
@@ -43,6 +44,7 @@ class OpDef:
     differentiable: bool = True
     elementwise: bool = False
     pure: bool = True
+    view: bool = False
     doc: str = ""
 
 

@@ -99,18 +99,22 @@ def reverse(fn: Function, wrt: Sequence[int], *, seed_params: bool = False) -> F
     with 1. With it, one cotangent parameter per output is appended (for
     vector-Jacobian products). The result returns ``(*outputs, *adjoints)``.
     """
+    where = f"{fn.loc}: " if fn.loc is not None else ""
     for k in wrt:
         p = fn.params[k]
         if p.type.dtype != "f64":
             raise NotDifferentiableError(
-                f"cannot differentiate with respect to '{p.name}': it is {p.type}, and integer "
-                "and boolean arguments are not differentiable")
+                f"{where}cannot differentiate {fn.name} with respect to '{p.name}': it is "
+                f"{p.type}, and integer and boolean arguments are not differentiable")
     if not seed_params:
         if len(fn.returns) != 1 or fn.returns[0].type != F64:
             got = ", ".join(str(r.type) for r in fn.returns)
+            returned = next((op.loc for op in fn.body.ops if fn.returns[0] in op.results
+                             and op.loc is not None), fn.loc) if fn.returns else fn.loc
+            at = f"{returned}: " if returned is not None else ""
             raise NotDifferentiableError(
-                f"grad needs a function returning one float scalar; {fn.name} returns ({got})",
-                ) from None
+                f"{at}grad needs a function returning one float scalar; {fn.name} returns "
+                f"({got})")
     b = Builder()
     b.loc = fn.loc
     for op in fn.body.ops:
@@ -129,7 +133,7 @@ def reverse(fn: Function, wrt: Sequence[int], *, seed_params: bool = False) -> F
         if out.type.dtype == "f64":
             _seed(adj, out, seed)
     sweep(b, fn.body.ops, adj)
-    grads = [adj.get_or_zero(p) if p in active else _zero_param(b, p) for p in wrt_params]
+    grads = [adj.get_or_zero(p) for p in wrt_params]
     grads = [b.rename(g, f"{hint(p)}_bar") for g, p in zip(grads, wrt_params, strict=True)]
     body = Block((), tuple(b.ops), (*fn.returns, *grads))
     return Function(f"{fn.name}_grad", fn.params + tuple(seeds), body, fn.loc)
@@ -139,11 +143,6 @@ def _seed(adj: Adjoints, out: Value, seed: Value) -> None:
     if out in adj.active:
         adj.add(out, seed)
 
-
-def _zero_param(b: Builder, p: Value) -> Value:
-    if p.type.ndim == 0:
-        return b.scalar(0.0)
-    return b.op("zeros_like", p, dtype="f64")
 
 
 def sweep(b: Builder, ops: Sequence[Op], adj: Adjoints) -> None:

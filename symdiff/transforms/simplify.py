@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from symdiff.ir.builder import const_value, identity_operand, record
 from symdiff.ir.core import Block, Function, Op, Value
 from symdiff.ir.registry import lookup
 
@@ -28,13 +29,14 @@ def simplify(fn: Function) -> Function:
 
 # ----------------------------------------------------------- identities
 
-_FOLDABLE = {"add", "sub", "mul", "div", "neg"}
+_ARITHMETIC = {"add": lambda x, y: x + y, "sub": lambda x, y: x - y,
+               "mul": lambda x, y: x * y, "div": lambda x, y: x / y}
 
 
 def fold_identities(fn: Function) -> Function:
-    """``x * 1``, ``1 * x``, ``x + 0``, ``0 + x``, ``x - 0``, ``x / 1`` become ``x`` (when
-    that keeps x's type), and arithmetic on two scalar float constants is evaluated."""
-    consts: dict[Value, Any] = {}
+    """``x * 1``, ``x + 0``... become ``x`` (`symdiff.ir.builder.identity_operand`, the
+    builder's own folding, applied again once broadcasts are folded), and arithmetic on
+    two scalar float constants is evaluated."""
     rename: dict[Value, Value] = {}
 
     def rewrite(block: Block) -> Block:
@@ -42,17 +44,16 @@ def fold_identities(fn: Function) -> Function:
         for op in block.ops:
             args = tuple(rename.get(a, a) for a in op.args)
             regions = tuple(rewrite(r) for r in op.regions)
-            if op.name == "const":
-                consts[op.result] = op.attr("value")
-            elif op.name in _FOLDABLE:
-                folded = _fold(op.name, args, op.result, consts)
-                if isinstance(folded, Value):
-                    rename[op.result] = folded
+            if op.name in _ARITHMETIC:
+                same = identity_operand(op.name, *args)
+                if same is not None:
+                    rename[op.result] = same
                     continue
-                if folded is not None:
-                    op = Op("const", (), op.results, (("type", op.result.type), ("value", folded)),
+                value = _evaluate(op.name, args, op.result)
+                if value is not None:
+                    op = Op("const", (), op.results, (("type", op.result.type), ("value", value)),
                             (), op.loc)
-                    consts[op.result] = folded
+                    record(op)
                     ops.append(op)
                     continue
             if args != op.args or regions != op.regions:
@@ -63,32 +64,15 @@ def fold_identities(fn: Function) -> Function:
     return Function(fn.name, fn.params, rewrite(fn.body), fn.loc)
 
 
-def _fold(name: str, args: tuple[Value, ...], result: Value, consts: dict[Value, Any]) -> Any:
-    values = [consts.get(a) for a in args]
-    numeric = [v if isinstance(v, float) and not isinstance(v, bool) else None for v in values]
-    if result.type.dtype == "f64" and result.type.ndim == 0 and all(v is not None for v in numeric):
-        x = numeric
-        try:
-            return {"add": lambda: x[0] + x[1], "sub": lambda: x[0] - x[1],
-                    "mul": lambda: x[0] * x[1], "div": lambda: x[0] / x[1],
-                    "neg": lambda: -x[0]}[name]()
-        except ZeroDivisionError:
-            return None
-    if name == "neg" or len(args) != 2:
+def _evaluate(name: str, args: tuple[Value, ...], result: Value) -> float | None:
+    values = [const_value(a) for a in args]
+    if result.type.dtype != "f64" or result.type.ndim != 0 or not all(
+            isinstance(v, float) for v in values):
         return None
-    a, b = args
-    ca, cb = numeric
-    if name in ("add", "mul"):
-        unit = 0.0 if name == "add" else 1.0
-        if cb == unit and a.type == result.type:
-            return a
-        if ca == unit and b.type == result.type:
-            return b
-    if name in ("sub", "div"):
-        unit = 0.0 if name == "sub" else 1.0
-        if cb == unit and a.type == result.type:
-            return a
-    return None
+    try:
+        return float(_ARITHMETIC[name](*values))
+    except ZeroDivisionError:
+        return None
 
 
 # ------------------------------------------------------- broadcast folding
