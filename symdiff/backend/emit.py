@@ -87,6 +87,8 @@ class _Writer:
         self.last_comment: tuple[str, int] | None = None
         self.shapes: ShapeInfo | None = None
         self.taken: set[str] = set(names.values())
+        self.owned: set[Value] = set()  # loop-carried arrays each iteration may overwrite
+        self.direct_uses: dict[Value, int] = {}  # last reads in the current block, loops aside
 
     def fresh_name(self, base: str) -> str:
         """An identifier no value of the function uses (for loop-local temporaries)."""
@@ -123,6 +125,7 @@ class _Writer:
 
     def block(self, block: Block, depth: int) -> None:
         uses = _later_uses(block)
+        direct = _later_uses(block, through_loops=False)
         position = {op: k for k, op in enumerate(block.ops)}
         producers = {r: op for op in block.ops for r in op.results}
         for op in block.ops:
@@ -142,6 +145,7 @@ class _Writer:
                 for op in item.ops:
                     self.emit_op(op, depth, position[op], producers, uses)
                 continue
+            self.direct_uses = direct  # (nested blocks emitted meanwhile set their own)
             self.emit_op(item, depth, position[item], producers, uses)
 
     def emit_op(self, op: Op, depth: int, k: int, producers: dict[Value, Op],
@@ -151,6 +155,8 @@ class _Writer:
         self.comment(depth, op)
         if op.name == "if":
             self.emit_if(op, depth)
+        elif op.name in ("for", "while"):
+            self.emit_loop(op, depth, k, producers, uses)
         elif op.name in ("index_add", "setitem"):
             self.emit_update(op, depth, in_place=self.may_overwrite(op.args[0], k, producers, uses))
         else:
@@ -169,10 +175,73 @@ class _Writer:
     def may_overwrite(self, base: Value, k: int, producers: dict[Value, Op],
                       uses: dict[Value, int]) -> bool:
         """True when ``base`` is a fresh array of this block that nothing reads after op k."""
+        if uses.get(base, -1) > k:
+            return False
+        if base in self.owned:
+            return True  # a loop-carried array the loop keeps private
         producer = producers.get(base)
-        if producer is None or lookup(producer.name).view or producer.name == "if":
-            return False  # an argument, a view, or either branch's value
-        return uses.get(base, -1) <= k
+        return producer is not None and _fresh(producer)
+
+    def emit_loop(self, op: Op, depth: int, k: int, producers: dict[Value, Op],
+                  uses: dict[Value, int]) -> None:
+        """A ``for`` or ``while``: each carried value lives in one variable (the body's
+        parameter), assigned its initial value before the loop and its next value at
+        the end of each iteration; after the loop the results are those variables.
+
+        A carried array the body may write in place is kept private to the loop: its
+        initial value is copied unless it is a fresh array nothing reads after the
+        loop, and it stays private while every iteration yields a fresh array.
+        """
+        n = self.names
+        body = op.regions[-1]
+        inits = op.args[3:] if op.name == "for" else op.args
+        params = body.params[1:] if op.name == "for" else body.params
+        body_producers = {r: o for o in body.ops for r in o.results}
+        yielded = list(body.yields)
+        for init, param, y in zip(inits, params, body.yields, strict=True):
+            if param.type.ndim == 0:
+                continue
+            fresh_next = y is param or (
+                y in body_producers and _fresh(body_producers[y]) and yielded.count(y) == 1)
+            if not fresh_next:
+                continue
+            self.owned.add(param)
+            direct = self.direct_uses
+            init_private = (init in self.owned or (init in producers and _fresh(producers[init]))) \
+                and direct.get(init, -1) <= k and list(inits).count(init) == 1
+            if not init_private and _writes_in_place(body, param):
+                self.line(depth, f"{n[param]} = {n[init]}.copy()")
+                continue
+            self.line(depth, f"{n[param]} = {n[init]}")
+        for init, param in zip(inits, params, strict=True):
+            if param.type.ndim == 0 or param not in self.owned:
+                self.line(depth, f"{n[param]} = {n[init]}")
+        if op.name == "for":
+            start, stop, step = (n[a] for a in op.args[:3])
+            stop_text = stop if step == "1" else f"{stop}, {step}"
+            bounds = stop if start == "0" and step == "1" else f"{start}, {stop_text}"
+            self.line(depth, f"for {n[body.params[0]]} in range({bounds}):")
+        else:
+            self.line(depth, "while True:")
+            cond = op.regions[0]
+            for p, cp in zip(params, cond.params, strict=True):
+                n[cp] = n[p]
+            saved = self.last_comment
+            self.block(cond, depth + 1)
+            self.last_comment = saved
+            self.line(depth + 1, f"if not {n[cond.yields[0]]}:")
+            self.line(depth + 2, "break")
+        saved = self.last_comment
+        self.block(body, depth + 1)
+        self.last_comment = saved
+        pairs = [(n[p], n[y]) for p, y in zip(params, body.yields, strict=True) if n[p] != n[y]]
+        if pairs:
+            self.line(depth + 1, f"{', '.join(p for p, _ in pairs)} = "
+                                 f"{', '.join(y for _, y in pairs)}")
+        elif not body.ops and op.name == "for":
+            self.line(depth + 1, "pass")
+        for r, p in zip(op.results, params, strict=True):
+            n[r] = n[p]
 
     def emit_update(self, op: Op, depth: int, in_place: bool) -> None:
         """``index_add`` (``+=``) or ``setitem`` (``=``) into its base, or into a copy of it."""
@@ -220,6 +289,16 @@ class _Writer:
                 self.line(depth + 1, "pass")
 
 
+def _fresh(producer: Op) -> bool:
+    """True when ``producer`` returns a new array (not a view, not a control-flow result)."""
+    return not (lookup(producer.name).view or producer.regions)
+
+
+def _writes_in_place(body: Block, param: Value) -> bool:
+    """True when an op of ``body`` may update ``param`` in place."""
+    return any(op.name in ("setitem", "index_add") and op.args[0] is param for op in body.ops)
+
+
 def _literal(ctx: EmitContext, op: Op) -> str:
     text = lookup("const").emit(ctx, op, [])
     return f"({text})" if text.startswith("-") else text
@@ -250,8 +329,12 @@ def _drop_newaxis(spec: tuple, g_ndim: int) -> str:
     return ", ".join(parts) if parts else "..."
 
 
-def _later_uses(block: Block) -> dict[Value, int]:
-    """For each value, the index of the last op of ``block`` that reads it (len for yields)."""
+def _later_uses(block: Block, through_loops: bool = True) -> dict[Value, int]:
+    """For each value, the index of the last op of ``block`` that reads it (len for yields).
+
+    A read of a view counts as a read of its base, and a read of an ``if``'s result as
+    a read of the branch values; ``through_loops`` adds a loop's initial values (a loop
+    that runs no iteration returns them)."""
     last: dict[Value, int] = {}
     for k, op in enumerate(block.ops):
         for a in op.args:
@@ -272,6 +355,9 @@ def _later_uses(block: Block) -> dict[Value, int]:
         elif op.name == "if":
             sources = [(r, region.yields[k]) for region in op.regions
                        for k, r in enumerate(op.results)]
+        elif op.name in ("for", "while") and through_loops:
+            inits = op.args[3:] if op.name == "for" else op.args
+            sources = list(zip(op.results, inits, strict=True))
         else:
             continue
         for r, source in sources:

@@ -204,3 +204,53 @@ def index_add_helper(spec_tag: str, n_index: int, kinds: tuple[str, ...]) -> tup
                     for k, kind in enumerate(kinds))
     lines += ["    for k in range(n):", f"        acc[{sub}] += g[k]", "    return acc"]
     return name, "\n".join(lines) + "\n"
+
+
+def tape_push_helper() -> tuple[str, str]:
+    """Store scalar v at slot k of a 1-d tape, doubling its capacity when it is full."""
+    return "_tape_push", """def _tape_push(buf, k, v):
+    if k >= buf.shape[0]:
+        grown = np.empty(max(2 * buf.shape[0], 16), dtype=buf.dtype)
+        grown[:buf.shape[0]] = buf
+        buf = grown
+    buf[k] = v
+    return buf
+"""
+
+
+def tape_push_array_helper() -> tuple[str, str]:
+    """Store array v flat at slot k of (buf, meta); meta[k] = (offset, *shape). Both grow
+    by doubling."""
+    return "_tape_push_array", """def _tape_push_array(buf, meta, k, v):
+    if k >= meta.shape[0]:
+        grown = np.empty((max(2 * meta.shape[0], 16), meta.shape[1]), dtype=np.int64)
+        grown[:meta.shape[0]] = meta
+        meta = grown
+    start = 0
+    if k > 0:
+        size = 1
+        for d in range(1, meta.shape[1]):
+            size *= meta[k - 1, d]
+        start = meta[k - 1, 0] + size
+    n = v.size
+    if start + n > buf.shape[0]:
+        bigger = np.empty(max(2 * buf.shape[0], start + n), dtype=buf.dtype)
+        bigger[:start] = buf[:start]
+        buf = bigger
+    meta[k, 0] = start
+    for d in range(v.ndim):
+        meta[k, d + 1] = v.shape[d]
+    buf[start:start + n] = np.ascontiguousarray(v).reshape(n)
+    return buf, meta
+"""
+
+
+def tape_get_array_helper(ndim: int) -> tuple[str, str]:
+    """The ``ndim`` array stored at slot k of (buf, meta), as a view of the buffer."""
+    dims = [f"meta[k, {d + 1}]" for d in range(ndim)]
+    size = " * ".join(dims)
+    shape = "(" + "".join(d + ", " for d in dims) + ")"
+    return f"_tape_get_{ndim}d", f"""def _tape_get_{ndim}d(buf, meta, k):
+    start = meta[k, 0]
+    return buf[start:start + {size}].reshape({shape})
+"""

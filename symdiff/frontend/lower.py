@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from symdiff.errors import UnsupportedSyntaxError
-from symdiff.frontend import library
+from symdiff.frontend import library, loops
 from symdiff.frontend.source import FunctionSource, read_source
 from symdiff.frontend.values import FuncRef, FVal, ModuleRef, NoneVal, SliceVal, TupleVal
 from symdiff.ir.builder import Builder, const_value, defining_op
@@ -52,9 +52,9 @@ _REFUSED_STMTS: dict[type, tuple[str, str]] = {
     ast.Delete: ("'del' is not supported", "remove the del statement"),
     ast.Raise: ("'raise' is not supported", "validate inputs before calling the function"),
     ast.Assert: ("'assert' is not supported", "check inputs before calling the function"),
-    ast.For: ("'for' loops are not supported yet", "write the computation with array operations"),
-    ast.While: ("'while' loops are not supported yet",
-                "write the computation with array operations"),
+    ast.AsyncFor: ("'async for' is not supported", "use a plain 'for' over range(...)"),
+    ast.Break: ("'break' outside a loop", "remove it"),
+    ast.Continue: ("'continue' outside a loop", "remove it"),
     ast.Match: ("'match' is not supported", "use a conditional expression"),
 }
 
@@ -95,6 +95,9 @@ class _FunctionLowerer:
         self.memory: dict[str, object] = {}
         self.return_node: ast.AST = src.tree
         self.params: set[str] = set()
+        # Types stored in the result variables of returns inside loops (see `loops`).
+        self.result_types: dict[str, Type] = {}
+        self.end_memory: dict[str, frozenset] = {}  # memory at the end of a loop body
         self.call_stack = call_stack
         self.sources = sources if sources is not None else [src]
         fn = src.fn
@@ -135,7 +138,17 @@ class _FunctionLowerer:
     # ------------------------------------------------------------ statements
     def lower_body(self, stmts: list[ast.stmt]) -> FVal:
         """Lower statements ending in a return; returns the returned value."""
-        for k, stmt in enumerate(stmts):
+        stmts = list(stmts)
+        k = -1
+        while k + 1 < len(stmts):
+            k += 1
+            stmt = stmts[k]
+            if loops.is_loop(stmt) and loops.contains_return(stmt):
+                # The loop's returns become flags; `if returned: return result` follows it.
+                replaced, result = self.desugar(stmt)
+                assert result is not None
+                stmts[k:k + 1] = [*replaced, loops.returned_guard(result, stmt)]
+                stmt = stmts[k]
             with self.b.at(self.src.loc(stmt)):
                 if isinstance(stmt, ast.Return):
                     if k != len(stmts) - 1:
@@ -256,6 +269,202 @@ class _FunctionLowerer:
                                    Block((), tuple(else_ops), tuple(else_vals))),
             names=[n if n != "result" else "" for n in names], result_types=tuple(targets)))
 
+    # ------------------------------------------------------------ loops
+    def desugar(self, stmt: ast.For | ast.While) -> tuple[list[ast.stmt], ast.expr | None]:
+        try:
+            return loops.desugar_loop(stmt)
+        except loops.DesugarError as e:
+            self.error(e.node, e.message, e.hint)
+
+    def range_bounds(self, node: ast.For) -> tuple[Value, Value, Value]:
+        """start, stop, step of ``for ... in range(...)`` as integer values."""
+        it = node.iter
+        is_range = isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and \
+            it.func.id not in self.env and it.func.id not in self.closure and \
+            self.src.fn.__globals__.get(it.func.id, builtins.range) is builtins.range and \
+            it.func.id == "range"
+        if not is_range:
+            self.error(it, "only 'for ... in range(...)' loops are supported",
+                       "iterate over indices: for i in range(len(x)) or range(x.shape[0])")
+        assert isinstance(it, ast.Call)
+        if it.keywords or not 1 <= len(it.args) <= 3:
+            self.error(it, "range() takes one to three positional arguments")
+        values = []
+        for a in it.args:
+            v = self.expr(a)
+            if not isinstance(v, Value) or v.type != I64:
+                what = _describe(v) if not isinstance(v, Value) else str(v.type)
+                self.error(a, f"range() takes integers, got {what}",
+                           "convert with int(...) or use an integer expression")
+            values.append(v)
+        if len(values) == 1:
+            values.insert(0, self.b.const(0))
+        if len(values) == 2:
+            values.append(self.b.const(1))
+        if const_value(values[2]) == 0:
+            self.error(it.args[2], "range() step must not be zero")
+        return values[0], values[1], values[2]
+
+    def carried_names(self, node: ast.stmt, body: list[ast.stmt], exclude: set[str]) -> list[str]:
+        """Names the loop body rebinds that hold a value before the loop (plus the result
+        variables of returns inside loops): the loop-carried variables."""
+        carried = []
+        for n in loops.assigned_names(body):
+            if n in exclude:
+                continue
+            v = self.env.get(n)
+            if isinstance(v, TupleVal):
+                self.error(node, f"'{n}' holds a tuple and is reassigned in the loop",
+                           "unpack it into separate names before the loop")
+            if isinstance(v, Value) or (loops.is_result_name(n) and v is None):
+                carried.append(n)
+            elif v is not None and not isinstance(v, _Unassigned):
+                self.error(node, f"'{n}' holds {_describe(v)} and is reassigned in the loop",
+                           "use a different name inside the loop")
+        return carried
+
+    def loop_types(self, node: ast.stmt, carried: list[str], lower_once) -> dict[str, Type]:
+        """The type of each carried variable: its type before the loop, widened (bool <
+        i64 < f64) until one pass over the body assigns nothing wider."""
+        types = {n: self.env[n].type for n in carried if isinstance(self.env.get(n), Value)}
+        for _ in range(4):
+            ends = self.speculate(lower_once, carried, types)
+            changed = False
+            for n in carried:
+                end = ends.get(n)
+                if end is None:
+                    continue
+                old = types.get(n)
+                if old is None:
+                    types[n] = end
+                    changed = True
+                    continue
+                if end.ndim != old.ndim:
+                    what = {0: "a scalar"}
+                    self.error(node, f"'{n}' is {what.get(old.ndim, f'{old.ndim}-d array')} "
+                               f"before the loop and {what.get(end.ndim, f'{end.ndim}-d array')} "
+                               "after its body", "keep each loop variable's kind fixed")
+                wide = Type(promote(old.dtype, end.dtype), old.ndim)
+                if wide != old:
+                    types[n] = wide
+                    changed = True
+            if not changed:
+                break
+        missing = [n for n in carried if n not in types]
+        if missing:
+            self.error(node, f"'{missing[0]}' is never assigned in the loop")
+        return types
+
+    def speculate(self, lower_once, carried: list[str], types: dict[str, Type]) -> dict[str, Type]:
+        """Lower the body once into a discarded region, carried variables typed ``types``;
+        the types the carried variables end with."""
+        saved = dict(self.env), set(self.params), dict(self.memory), dict(self.result_types)
+        try:
+            with self.b.region():
+                for n in carried:
+                    if n in types:
+                        self.env[n] = Value(types[n], n)
+                lower_once()
+                ends: dict[str, Type] = {}
+                for n in carried:
+                    v = self.env.get(n)
+                    if isinstance(v, Value):
+                        ends[n] = v.type
+                    elif n in self.result_types:
+                        ends[n] = self.result_types[n]
+                self.end_memory = dict(self.memory)
+            return ends
+        finally:
+            self.env, self.params, self.memory, result_types = saved
+            self.result_types = {**result_types, **self.result_types}
+
+    def loop_entry(self, node: ast.stmt, carried: list[str],
+                   types: dict[str, Type]) -> list[Value]:
+        """The carried variables' values at loop entry, cast to their loop types (a result
+        variable starts as a placeholder of its type)."""
+        inits = []
+        for n in carried:
+            v = self.env.get(n)
+            t = types[n]
+            if not isinstance(v, Value):
+                v = self.b.const(0, t.with_ndim(0)) if t.ndim == 0 else self.b.op(
+                    "zeros", *[self.b.const(0)] * t.ndim, dtype=t.dtype)
+            inits.append(self.cast(v, t))
+        return inits
+
+    def enter_region(self, carried: list[str], types: dict[str, Type]) -> list[Value]:
+        params = []
+        for n in carried:
+            p = Value(types[n], n.removeprefix("_sd_") if n.startswith("_sd_") else n)
+            self.env[n] = p
+            params.append(p)
+            if p.type.ndim > 0:
+                # From the second iteration on, n holds what the body left in it: it may
+                # share memory with whatever that shared with at the end of the body.
+                self.memory[n] = self.memory.get(n, frozenset()) | self.end_memory.get(
+                    n, frozenset({object()}))
+        return params
+
+    def leave_region(self, carried: list[str], types: dict[str, Type]) -> list[Value]:
+        return [self.cast(self.as_value(self.env[n], self.return_node), types[n])
+                for n in carried]
+
+    def finish_loop(self, node: ast.stmt, body: list[ast.stmt], carried: list[str],
+                    results: Sequence[Value], env0: dict[str, FVal], exclude: set[str]) -> None:
+        line = node.lineno + self.src.first_line - 1
+        for n in loops.assigned_names(body):
+            if n not in carried and n not in exclude:
+                self.env[n] = _Unassigned(n, line, loop=True)
+        for n in exclude:
+            self.env[n] = env0[n] if n in env0 else _Unassigned(n, line, loop=True)
+        for n, r in zip(carried, results, strict=True):
+            self.env[n] = r
+            self.params.discard(n)
+
+    def for_loop(self, node: ast.For) -> None:
+        if not isinstance(node.target, ast.Name):
+            self.error(node.target, "the loop variable must be a single name")
+        start, stop, step = self.range_bounds(node)
+        target = node.target.id
+        carried = self.carried_names(node, node.body, {target})
+        env0 = dict(self.env)
+
+        def once() -> None:
+            self.env[target] = Value(I64, target)
+            self.lower_statements(node.body)
+
+        types = self.loop_types(node, carried, once)
+        inits = self.loop_entry(node, carried, types)
+        index = Value(I64, target)
+        with self.b.region() as ops:
+            params = self.enter_region(carried, types)
+            self.env[target] = index
+            self.lower_statements(node.body)
+            yields = self.leave_region(carried, types)
+        results = self.b.emit("for", [start, stop, step, *inits],
+                              regions=(Block((index, *params), tuple(ops), tuple(yields)),),
+                              names=[p.name for p in params])
+        self.finish_loop(node, node.body, carried, results, env0, {target})
+
+    def while_loop(self, node: ast.While) -> None:
+        carried = self.carried_names(node, node.body, set())
+        env0 = dict(self.env)
+        types = self.loop_types(node, carried, lambda: self.lower_statements(node.body))
+        inits = self.loop_entry(node, carried, types)
+        with self.b.region() as cond_ops:
+            cond_params = self.enter_region(carried, types)
+            cond = self.condition(self.value(node.test), node.test)
+        with self.b.region() as body_ops:
+            body_params = self.enter_region(carried, types)
+            self.lower_statements(node.body)
+            yields = self.leave_region(carried, types)
+        results = self.b.emit(
+            "while", inits,
+            regions=(Block(tuple(cond_params), tuple(cond_ops), (cond,)),
+                     Block(tuple(body_params), tuple(body_ops), tuple(yields))),
+            names=[p.name for p in body_params])
+        self.finish_loop(node, node.body, carried, results, env0, set())
+
     def statement(self, stmt: ast.stmt, first: bool) -> None:
         if isinstance(stmt, ast.Assign):
             value = self.expr(stmt.value)
@@ -294,6 +503,16 @@ class _FunctionLowerer:
             return
         elif isinstance(stmt, ast.If):
             self.if_statement(stmt)
+        elif isinstance(stmt, (ast.For, ast.While)):
+            replaced, _ = self.desugar(stmt)
+            for s in replaced:
+                with self.b.at(self.src.loc(s)):
+                    if isinstance(s, ast.For):
+                        self.for_loop(s)
+                    elif isinstance(s, ast.While):
+                        self.while_loop(s)
+                    else:
+                        self.statement(s, first=False)
         elif type(stmt) in _REFUSED_STMTS:
             message, hint = _REFUSED_STMTS[type(stmt)]
             self.error(stmt, message, hint)
@@ -305,6 +524,10 @@ class _FunctionLowerer:
         if isinstance(target, ast.Name):
             if isinstance(value, Value):
                 value = self.b.rename(value, target.id)
+                if loops.is_result_name(target.id):
+                    old = self.result_types.get(target.id)
+                    self.result_types[target.id] = value.type if old is None else Type(
+                        promote(old.dtype, value.type.dtype), value.type.ndim)
             self.env[target.id] = value
             self.params.discard(target.id)
             if isinstance(value, Value) and value.type.ndim > 0:
@@ -506,6 +729,10 @@ class _FunctionLowerer:
             if v is None:
                 self.error(node, f"'{name}' is used before it is assigned")
             if isinstance(v, _Unassigned):
+                if v.loop:
+                    self.error(node, f"'{name}' is assigned only inside the loop at line "
+                               f"{v.line}, so it is unassigned here when the loop runs no "
+                               "iterations", "assign it before the loop")
                 self.error(node, f"'{name}' may be unassigned here: it is assigned in only one "
                            f"branch of the if at line {v.line}",
                            "assign it before the if, or in both branches")
@@ -854,10 +1081,10 @@ _BUILTIN_HINTS = {id(k): v for k, v in {
 
 
 class _Unassigned:
-    """Marks a name assigned on only one path through an if."""
+    """Marks a name assigned on only one path through an if, or only inside a loop."""
 
-    def __init__(self, name: str, line: int) -> None:
-        self.name, self.line = name, line
+    def __init__(self, name: str, line: int, loop: bool = False) -> None:
+        self.name, self.line, self.loop = name, line, loop
 
 
 def _always_returns(stmts: list[ast.stmt]) -> bool:

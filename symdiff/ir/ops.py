@@ -181,6 +181,48 @@ def _if_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
     return tuple(attrs["result_types"])
 
 
+def _for_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    if any(t != I64 for t in types[:3]) or len(types) < 3:
+        raise TypeRuleError("a for loop's start, stop and step must be integer scalars")
+    return tuple(types[3:])
+
+
+def _while_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    return tuple(types)
+
+
+def _tape_push_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    buf, k, v = types
+    if buf.ndim != 1 or v.ndim != 0 or buf.dtype != v.dtype or k != I64:
+        raise TypeRuleError("tape_push takes a 1-d tape, an integer slot and a scalar of its dtype")
+    return (buf,)
+
+
+def _tape_push_array_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    buf, meta, k, v = types
+    if buf.ndim != 1 or meta != Type("i64", 2) or buf.dtype != v.dtype or v.ndim == 0 or k != I64:
+        raise TypeRuleError("tape_push_array takes a 1-d buffer, an i64[:,:] index, a slot and "
+                            "an array of the buffer's dtype")
+    return (buf, meta)
+
+
+def _tape_get_array_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    buf, meta, k = types
+    return (Type(buf.dtype, attrs["ndim"]),)
+
+
+def _if_regions(results: Sequence[Type]):
+    return (((), tuple(results)), ((), tuple(results)))
+
+
+def _for_regions(results: Sequence[Type]):
+    return (((I64, *results), tuple(results)),)
+
+
+def _while_regions(results: Sequence[Type]):
+    return ((tuple(results), (BOOL,)), (tuple(results), tuple(results)))
+
+
 def _where_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
     c, a, b = types
     return (Type(promote(a.dtype, b.dtype), _bcast_ndim(types)),)
@@ -388,6 +430,21 @@ def _emitted_as_statement(ctx, op, a):
     raise NotImplementedError(f"{op.name} is emitted as a statement")
 
 
+def _emit_tape_push(ctx, op, a):
+    name = ctx.helper(*helpers.tape_push_helper())
+    return f"{name}({a[0]}, {a[1]}, {a[2]})"
+
+
+def _emit_tape_push_array(ctx, op, a):
+    name = ctx.helper(*helpers.tape_push_array_helper())
+    return f"{name}({a[0]}, {a[1]}, {a[2]}, {a[3]})"
+
+
+def _emit_tape_get_array(ctx, op, a):
+    name = ctx.helper(*helpers.tape_get_array_helper(op.attr("ndim")))
+    return f"{name}({a[0]}, {a[1]}, {a[2]})"
+
+
 def _emit_unbroadcast(ctx, op, a):
     g, like = op.args
     if not ctx.numba:
@@ -506,5 +563,23 @@ register(OpDef("unbroadcast", 2, _unbroadcast_type, _emit_unbroadcast, view=True
 register(OpDef("expand_dims", 1, _expand_dims_type, _emit_expand_dims, view=True))
 register(OpDef("broadcast_like", 2, _broadcast_like_type, _emit_broadcast_like,
                doc="A new float array of the second argument's shape, broadcast from the first."))
-register(OpDef("if", 1, _if_type, _emitted_as_statement,
+register(OpDef("if", 1, _if_type, _emitted_as_statement, region_types=_if_regions,
                doc="Structured conditional: two regions yielding the results."))
+register(OpDef("for", None, _for_type, _emitted_as_statement, region_types=_for_regions,
+               doc="for i in range(start, stop, step) with loop-carried values: args (start, "
+                   "stop, step, *init); the body region takes (i, *carried) and yields the "
+                   "carried values of the next iteration; the results are the final ones."))
+register(OpDef("while", None, _while_type, _emitted_as_statement, region_types=_while_regions,
+               doc="while loop with loop-carried values: args are their initial values; the "
+                   "first region takes them and yields the condition, the second takes them and "
+                   "yields the next ones; the results are the final ones."))
+register(OpDef("tape_push", 3, _tape_push_type, _emit_tape_push, differentiable=False,
+               doc="tape with scalar v stored at slot k (grown by doubling when full); the "
+                   "tape is private to its loop and updated in place."))
+register(OpDef("tape_push_array", 4, _tape_push_array_type, _emit_tape_push_array,
+               differentiable=False,
+               doc="(buffer, index) with array v stored flat at slot k; the index row k holds "
+                   "its offset and shape."))
+register(OpDef("tape_get_array", 3, _tape_get_array_type, _emit_tape_get_array,
+               differentiable=False, view=True,
+               doc="The array stored at slot k of a (buffer, index) tape, as a view."))

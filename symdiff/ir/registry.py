@@ -22,6 +22,8 @@ TypeRule = Callable[[Sequence[Type], dict[str, Any]], tuple[Type, ...]]
 Emitter = Callable[["EmitContext", "Op", list[str]], str]
 # (sympy module, argument expressions, attrs) -> a SymPy expression
 SympyForm = Callable[[Any, list[Any], dict[str, Any]], Any]
+# (result types) -> for each region, the types of its parameters and of its yields
+RegionTypes = Callable[[Sequence[Type]], tuple[tuple[tuple[Type, ...], tuple[Type, ...]], ...]]
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class OpDef:
     ``elementwise`` ops broadcast their arguments like NumPy ufuncs.
     ``pure`` False marks ops that must not be removed or merged.
     ``view`` ops may return a view of (memory shared with) their first argument.
+    ``region_types`` gives, for ops with regions (``if``, ``for``, ``while``), the
+    parameter and yield types each region must have, from the op's result types.
     """
 
     name: str
@@ -45,6 +49,7 @@ class OpDef:
     elementwise: bool = False
     pure: bool = True
     view: bool = False
+    region_types: RegionTypes | None = None
     doc: str = ""
 
 

@@ -2,8 +2,8 @@
 
 Checks that every value is defined once, is defined before it is used (ops in
 regions may read values of enclosing blocks defined earlier), every op's
-arity and result types agree with its registry entry, and ``if`` regions
-yield values of the op's result types.
+arity and result types agree with its registry entry, and regions have the
+parameter and yield types their op's registry entry states.
 """
 
 from __future__ import annotations
@@ -65,7 +65,18 @@ def _verify_op(op: Op, scopes: list[set[Value]], defined: set[Value], where: str
         raise VerificationError(
             f"{where}: {op.name} results typed {[str(r.type) for r in op.results]}, "
             f"rule gives {[str(t) for t in types]}")
-    for region in op.regions:
+    if not op.regions:
+        return
+    if opdef.region_types is None:
+        raise VerificationError(f"{where}: {op.name} may not have regions")
+    expected = opdef.region_types(tuple(r.type for r in op.results))
+    if len(expected) != len(op.regions):
+        raise VerificationError(f"{where}: {op.name} has {len(op.regions)} regions, "
+                                f"expects {len(expected)}")
+    for region, (param_types, yield_types) in zip(op.regions, expected, strict=True):
+        if tuple(p.type for p in region.params) != param_types:
+            raise VerificationError(f"{where}: {op.name} region parameters are typed "
+                                    f"{[str(p.type) for p in region.params]}")
         _verify_block(region, scopes, defined, where)
-        if tuple(y.type for y in region.yields) != tuple(r.type for r in op.results):
+        if tuple(y.type for y in region.yields) != yield_types:
             raise VerificationError(f"{where}: {op.name} region yields do not match its results")

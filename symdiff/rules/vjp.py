@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from symdiff.ir.core import Op, Value
 from symdiff.transforms.reverse import Adjoints, reverse_if
+from symdiff.transforms.reverse_loops import reverse_loop
 
 VJPRule = Callable[[Adjoints, Op, tuple[Value | None, ...]], None]
 VJP_RULES: dict[str, VJPRule] = {}
@@ -317,3 +318,5 @@ def _setitem(adj, op, g):
 # --------------------------------------------------------- structured ops
 
 VJP_RULES["if"] = reverse_if
+VJP_RULES["for"] = reverse_loop
+VJP_RULES["while"] = reverse_loop

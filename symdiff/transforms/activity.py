@@ -20,8 +20,30 @@ def varied_values(block: Block, seeds: Iterable[Value]) -> set[Value]:
     return varied
 
 
+def _loop_parts(op) -> tuple[tuple[Value, ...], list[tuple[Value, ...]], tuple[Value, ...]]:
+    """(initial values, each region's carried parameters, the body's yields) of a loop."""
+    inits = op.args[3:] if op.name == "for" else op.args
+    lead = 1 if op.name == "for" else 0
+    params = [op.regions[-1].params[lead:]] + ([op.regions[0].params] if op.name == "while" else [])
+    return inits, params, op.regions[-1].yields
+
+
 def _forward(block: Block, varied: set[Value]) -> None:
     for op in block.ops:
+        if op.name in ("for", "while"):
+            # Fixed point: a carried value varies if its initial value or any yield does.
+            inits, params, yields = _loop_parts(op)
+            while True:
+                for ps in params:
+                    varied.update(p for p, i, y in zip(ps, inits, yields, strict=True)
+                                  if p.type.dtype == "f64" and (i in varied or y in varied))
+                before = len(varied)
+                for region in op.regions:
+                    _forward(region, varied)
+                if len(varied) == before:
+                    break
+            varied.update(r for r, p in zip(op.results, params[0], strict=True) if p in varied)
+            continue
         for region in op.regions:
             _forward(region, varied)
         if not lookup(op.name).differentiable:
@@ -44,6 +66,22 @@ def _backward(block: Block, useful: set[Value]) -> None:
     for op in reversed(block.ops):
         wanted = [k for k, r in enumerate(op.results) if r in useful]
         if not wanted:
+            continue
+        if op.name in ("for", "while"):
+            # Fixed point: a carried value is useful if its result is, or the body uses it.
+            inits, params, yields = _loop_parts(op)
+            while True:
+                before = len(useful)
+                for k, y in enumerate(yields):
+                    if op.results[k] in useful or any(ps[k] in useful for ps in params):
+                        if y.type.dtype == "f64":
+                            useful.add(y)
+                        if inits[k].type.dtype == "f64":
+                            useful.add(inits[k])
+                for region in op.regions:
+                    _backward(region, useful)
+                if len(useful) == before:
+                    break
             continue
         for region in op.regions:
             useful.update(region.yields[k] for k in wanted if region.yields[k].type.dtype == "f64")

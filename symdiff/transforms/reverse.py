@@ -17,6 +17,7 @@ from symdiff.ir.clone import replay
 from symdiff.ir.core import Block, Function, Op, Value, free_values, hint
 from symdiff.ir.types import F64
 from symdiff.transforms.activity import active_values
+from symdiff.transforms.reverse_loops import LOOPS, emit_taping_loop, plan_loop
 from symdiff.transforms.shapes import ShapeInfo, reduction_plan
 
 
@@ -32,11 +33,14 @@ class Adjoints:
     back when needed) or `add_at` (a contribution to an indexed part).
     """
 
-    def __init__(self, b: Builder, active: set[Value], shapes: ShapeInfo) -> None:
+    def __init__(self, b: Builder, active: set[Value], shapes: ShapeInfo,
+                 plans: dict | None = None) -> None:
         self.b = b
         self.active = active
         self.shapes = shapes
         self.bars: dict[Value, Value] = {}
+        # Loops whose taping forward run is already emitted -> their reverse plans.
+        self.plans: dict = plans if plans is not None else {}
 
     def needs(self, v: Value) -> bool:
         return v in self.active
@@ -117,11 +121,17 @@ def reverse(fn: Function, wrt: Sequence[int], *, seed_params: bool = False) -> F
                 f"({got})")
     b = Builder()
     b.loc = fn.loc
-    for op in fn.body.ops:
-        b.append(op)
     wrt_params = [fn.params[k] for k in wrt]
     active = active_values(fn, wrt_params, fn.returns)
     adj = Adjoints(b, active, ShapeInfo().analyze_function(fn))
+    for op in fn.body.ops:
+        plan = plan_loop(adj, op) if op.name in LOOPS else None
+        if plan is None:
+            b.append(op)
+            continue
+        with b.at(op.loc):
+            emit_taping_loop(b, op, plan, reuse=True)
+        adj.plans[op] = plan
     seeds: list[Value] = []
     for out in fn.returns:
         if seed_params:
@@ -180,7 +190,7 @@ def reverse_if(adj: Adjoints, op: Op, gs: tuple[Value | None, ...]) -> None:
             mapping: dict[Value, Value] = {}
             replay(b, region.ops, mapping)
             inner = Adjoints(b, adj.active | {mapping[v] for v in adj.active if v in mapping},
-                             adj.shapes)
+                             adj.shapes, adj.plans)
             for k, g in enumerate(gs):
                 if g is not None:
                     y = mapping.get(region.yields[k], region.yields[k])

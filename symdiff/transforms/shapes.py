@@ -66,10 +66,39 @@ class ShapeInfo:
 
     def analyze(self, block: Block) -> ShapeInfo:
         for op in block.ops:
+            if op.name in ("for", "while"):
+                self.analyze_loop(op)
+                continue
             for region in op.regions:
                 self.analyze(region)
             self.infer(op)
         return self
+
+    def analyze_loop(self, op: Op) -> None:
+        """A carried array keeps its initial value's dimensions when the body yields it
+        back with the same ones (the usual case); otherwise its dimensions are unknown."""
+        lead = 1 if op.name == "for" else 0
+        inits = op.args[3:] if op.name == "for" else op.args
+        body = op.regions[-1]
+        regions_params = [r.params[lead if r is body else 0:] for r in op.regions]
+        varying: set[int] = set()
+        for _ in range(len(inits) + 1):
+            for params in regions_params:
+                for k, (p, init) in enumerate(zip(params, inits, strict=True)):
+                    if p.type.ndim:
+                        self.dims[p] = tuple(fresh() for _ in range(p.type.ndim)) \
+                            if k in varying else self.of(init)
+            for region in op.regions:
+                self.analyze(region)
+            changed = {k for k, (p, y) in enumerate(zip(regions_params[-1], body.yields,
+                                                        strict=True))
+                       if p.type.ndim and self.of(y) != self.of(p)} - varying
+            if not changed:
+                break
+            varying |= changed
+        for k, r in enumerate(op.results):
+            if r.type.ndim:
+                self.dims[r] = self.of(regions_params[-1][k])
 
     def infer(self, op: Op) -> None:
         """Record the dimensions of ``op``'s results."""

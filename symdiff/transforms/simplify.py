@@ -196,6 +196,13 @@ def _dce_block(block: Block, live_after: set[Value]) -> Block:
         used = [k for k, r in enumerate(op.results) if r in live]
         if not used and lookup(op.name).pure:
             continue
+        if op.name in ("for", "while"):
+            op = _dce_loop(op, used)
+            for r in op.regions:
+                live.update(_reads(r))
+            live.update(op.args)
+            kept.append(op)
+            continue
         if op.regions and len(used) < len(op.results):
             op = _prune_results(op, used)
         if op.regions:
@@ -207,6 +214,37 @@ def _dce_block(block: Block, live_after: set[Value]) -> Block:
         kept.append(op)
     kept.reverse()
     return Block(block.params, tuple(kept), block.yields)
+
+
+def _dce_loop(op: Op, used: list[int]) -> Op:
+    """Drop the carried values of a loop that neither a later op nor the loop itself
+    needs (a carried value is needed when any needed computation reads it)."""
+    fixed = 3 if op.name == "for" else 0
+    lead = 1 if op.name == "for" else 0   # the body's index parameter
+    needed = set(used)
+    while True:
+        body = op.regions[-1]
+        regions = [_dce_block(Block(body.params, body.ops,
+                                    tuple(body.yields[k] for k in sorted(needed))), set())]
+        if op.name == "while":
+            regions.insert(0, _dce_block(op.regions[0], set()))
+        reads = set().union(*(_reads(r) for r in regions))
+        more = {k for r, extra in zip(op.regions, regions, strict=True)
+                for k, p in enumerate(r.params[lead if r is body else 0:])
+                if p in reads} - needed
+        if not more:
+            break
+        needed |= more
+    keep = sorted(needed)
+    new_regions = []
+    for r, pruned in zip(op.regions, regions, strict=True):
+        own = lead if r is op.regions[-1] else 0
+        params = r.params[:own] + tuple(r.params[own + k] for k in keep)
+        yields = pruned.yields if r is op.regions[-1] else pruned.yields
+        new_regions.append(Block(params, pruned.ops, yields))
+    args = op.args[:fixed] + tuple(op.args[fixed + k] for k in keep)
+    results = tuple(op.results[k] for k in keep)
+    return Op(op.name, args, results, op.attrs, tuple(new_regions), op.loc)
 
 
 def _prune_results(op: Op, used: list[int]) -> Op:

@@ -1,0 +1,337 @@
+"""Reverse mode through ``for`` and ``while`` loops: tapes and reverse loops.
+
+The adjoint of a loop is a loop running its iterations backwards. Iteration
+k's adjoint needs some of iteration k's primal values; the forward loop saves
+exactly those on tapes (one slot per iteration), and the reverse loop reads
+them back. Which values: the adjoint body is generated first, against the
+primal body's values, and the primal values it reads are the ones taped
+(activity analysis has already kept inactive computations out of it). Values
+that are cheap to recompute from the iteration index and loop-invariant values
+(constants, ``i + 1``, ``x[i]``) are recomputed instead of taped.
+
+Tapes are flat arrays: a scalar tape has one slot per iteration, an array tape
+stores each array flat in one buffer with an index of offsets and shapes. A
+``for`` loop knows its trip count at entry and allocates its scalar tapes once;
+a ``while`` loop counts its iterations and its tapes grow by doubling.
+
+The adjoint of every loop-carried float value is carried through the reverse
+loop, and so is the adjoint of every loop-invariant value the body reads
+(``W`` in ``h = tanh(W @ h)``), accumulated across iterations.
+
+A loop at the top level of the function is replaced by its taping version in
+the forward part of the adjoint function. A loop nested in another region is
+recomputed with taping right before its reverse loop, inside the enclosing
+region's adjoint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from symdiff.ir.builder import Builder, const_value, record
+from symdiff.ir.clone import clone_op
+from symdiff.ir.core import Block, Op, Value, free_values, hint
+from symdiff.ir.registry import lookup
+from symdiff.ir.types import I64
+
+LOOPS = ("for", "while")
+
+
+@dataclass
+class LoopPlan:
+    """A loop's reverse body and what its forward run must save for it."""
+
+    taped: list[Value]            # primal body values the reverse body reads from tapes
+    recompute: list[Op]           # primal body ops the reverse body recomputes instead
+    carried: list[int]            # indices of the carried values with adjoints
+    outer: list[Value]            # loop-invariant active values whose adjoints accumulate
+    reverse_body: Block           # params (slot, *carried bars, *outer bars)
+    trip: Value | None = None     # the iteration count (set once the forward loop is built)
+    tapes: tuple[Value, ...] = ()  # the forward loop's final tapes
+    # original -> copied body values, when the forward loop is a recomputation
+    mapping: dict[Value, Value] = field(default_factory=dict)
+
+
+def loop_parts(op: Op) -> tuple[tuple[Value, ...], tuple[Value, ...], Block]:
+    """(initial values, the body's carried parameters, the body) of a loop op."""
+    body = op.regions[-1]
+    if op.name == "for":
+        return op.args[3:], body.params[1:], body
+    return op.args, body.params, body
+
+
+def plan_loop(adj, op: Op) -> LoopPlan | None:
+    """Build the reverse body of ``op``; None when no adjoint flows through it."""
+    from symdiff.transforms.reverse import Adjoints, sweep
+
+    b: Builder = adj.b
+    inits, params, body = loop_parts(op)
+    results = op.results
+    carried = [j for j, (p, r) in enumerate(zip(params, results, strict=True))
+               if adj.needs(p) or adj.needs(r)]
+    defined = _defined_in(op)
+    outer = [v for v in free_values(body) if adj.needs(v) and v not in defined]
+    if not carried and not outer:
+        return None
+    slot = Value(I64, "k")
+    carry_params = [Value(params[j].type, f"{hint(params[j])}_bar") for j in carried]
+    outer_params = [Value(u.type, f"{hint(u)}_bar") for u in outer]
+    for p, j in zip(carry_params, carried, strict=True):
+        if p.type.ndim:
+            adj.shapes.dims[p] = adj.shapes.of(params[j])
+    for p, u in zip(outer_params, outer, strict=True):
+        if p.type.ndim:
+            adj.shapes.dims[p] = adj.shapes.of(u)
+    with b.region() as ops:
+        inner = Adjoints(b, adj.active, adj.shapes, adj.plans)
+        for u, p in zip(outer, outer_params, strict=True):
+            inner.bars[u] = p
+        for j, p in zip(carried, carry_params, strict=True):
+            inner.add(body.yields[j], p)
+        sweep(b, body.ops, inner)
+        next_carry = []
+        for j, p in zip(carried, carry_params, strict=True):
+            bar = inner.bars.get(params[j])
+            if bar is None:
+                same_shape = adj.shapes.of(params[j]) == adj.shapes.of(body.yields[j])
+                bar = b.scalar(0.0) if p.type.ndim == 0 else b.op(
+                    "zeros_like", p if same_shape else params[j], dtype="f64")
+            next_carry.append(bar)
+        next_outer = [inner.bars[u] for u in outer]
+    # Which primal values of the body the adjoint reads: recompute the cheap ones, tape the rest.
+    index = body.params[0] if op.name == "for" else None
+    producers = {r: o for o in body.ops for r in o.results}
+    reads = _reads(ops, next_carry + next_outer)
+    body_values = set(body.params) | set(producers)
+    needed = [v for v in reads if v in body_values and v is not index]
+    recompute: list[Op] = []
+    taped: list[Value] = []
+    cheap: dict[Value, bool] = {}
+    for v in needed:
+        if _cheap(v, producers, set(params), index, cheap):
+            _collect(v, producers, index, recompute, set())
+        else:
+            taped.append(v)
+    reverse_body = Block((slot, *carry_params, *outer_params), tuple(ops),
+                         (*next_carry, *next_outer))
+    return LoopPlan(taped, recompute, carried, outer, reverse_body)
+
+
+def _defined_in(op: Op) -> set[Value]:
+    out: set[Value] = set()
+    for region in op.regions:
+        out.update(region.params)
+        for inner in region.walk():
+            out.update(inner.results)
+            for r in inner.regions:
+                out.update(r.params)
+    return out
+
+
+def _reads(ops: list[Op], extra: list[Value]) -> list[Value]:
+    seen: dict[Value, None] = {}
+    for op in ops:
+        for v in op.args:
+            seen.setdefault(v, None)
+        for region in op.regions:
+            for v in free_values(region):
+                seen.setdefault(v, None)
+    for v in extra:
+        seen.setdefault(v, None)
+    return list(seen)
+
+
+def _cheap(v: Value, producers: dict[Value, Op], params: set[Value], index: Value | None,
+           memo: dict[Value, bool]) -> bool:
+    """True when ``v`` can be recomputed in the reverse body from the iteration index
+    and loop-invariant values by scalar arithmetic and views (no carried value)."""
+    if v in memo:
+        return memo[v]
+    if v is index:
+        return True
+    if v in params:
+        return False
+    op = producers.get(v)
+    if op is None:
+        return True  # defined outside the loop
+    ok = not op.regions and lookup(op.name).pure and op.name not in ("tape_push",) and (
+        v.type.ndim == 0 or lookup(op.name).view) and all(
+            _cheap(a, producers, params, index, memo) for a in op.args)
+    memo[v] = ok
+    return ok
+
+
+def _collect(v: Value, producers: dict[Value, Op], index: Value | None, out: list[Op],
+             seen: set[Value]) -> None:
+    op = producers.get(v)
+    if op is None or v is index or op in out:
+        return
+    for a in op.args:
+        _collect(a, producers, index, out, seen)
+    if op not in out:
+        out.append(op)
+
+
+def trip_count(b: Builder, start: Value, stop: Value, step: Value) -> Value:
+    """``len(range(start, stop, step))`` as IR."""
+    c = const_value(step)
+    distance = b.sub(stop, start)
+    if c == 1:
+        span = distance
+    elif isinstance(c, int):
+        span = b.op("floordiv", b.add(distance, b.const(c - (1 if c > 0 else -1))), step)
+    else:
+        span = b.op("floordiv", b.add(distance, b.sub(step, b.op("sign", step))), step)
+    return b.op("maximum", span, b.const(0), name_hint="trip")
+
+
+def slot_of(b: Builder, index: Value, start: Value, step: Value) -> Value:
+    """The iteration number of index ``i`` of ``range(start, ..., step)``."""
+    offset = b.sub(index, start)
+    return offset if const_value(step) == 1 else b.op("floordiv", offset, step)
+
+
+def emit_taping_loop(b: Builder, op: Op, plan: LoopPlan, *, reuse: bool) -> tuple[Value, ...]:
+    """Emit ``op`` extended with tapes for ``plan.taped``; returns the loop's results.
+
+    With ``reuse`` the new op defines the original op's results and body values
+    (it replaces the op); otherwise it is a fresh copy (a recomputation).
+    """
+    inits, params, body = loop_parts(op)
+    mapping: dict[Value, Value] = {}
+    if not reuse:
+        cloned = clone_op(op, mapping)
+        inits, params, body = loop_parts(cloned)
+        results = cloned.results
+    else:
+        results = op.results
+    taped = [mapping.get(v, v) for v in plan.taped]
+    if op.name == "for":
+        start, stop, step = op.args[:3]
+        trip = trip_count(b, start, stop, step)
+        capacity = trip
+    else:
+        trip = None
+        capacity = b.const(16)
+    tape_inits: list[Value] = []
+    for v in taped:
+        if v.type.ndim == 0:
+            tape_inits.append(b.op("empty", capacity, dtype=v.type.dtype, name_hint=f"{hint(v)}_tape"))
+        else:
+            tape_inits.append(b.op("empty", b.const(0), dtype=v.type.dtype,
+                                   name_hint=f"{hint(v)}_tape"))
+            tape_inits.append(b.op("empty", capacity, b.const(v.type.ndim + 1), dtype="i64",
+                                   name_hint=f"{hint(v)}_index"))
+    tape_params = [Value(t.type, hint(t)) for t in tape_inits]
+    with b.region() as ops:
+        ops.extend(body.ops)
+        if op.name == "for":
+            slot = slot_of(b, body.params[0], op.args[0], op.args[2])
+            counter = None
+        else:
+            counter = Value(I64, "count")
+            slot = counter
+        pushed: list[Value] = []
+        k = 0
+        for v in taped:
+            if v.type.ndim == 0:
+                pushed.append(b.op("tape_push", tape_params[k], slot, v))
+                k += 1
+            else:
+                pushed.extend(b.emit("tape_push_array", [tape_params[k], tape_params[k + 1],
+                                                          slot, v]))
+                k += 2
+        next_count = b.add(counter, b.const(1)) if counter is not None else None
+    new_params = (*body.params, *tape_params, *([counter] if counter is not None else []))
+    new_yields = (*body.yields, *pushed, *([next_count] if next_count is not None else []))
+    new_body = Block(new_params, tuple(ops), new_yields)
+    extra_init = [*tape_inits, *([b.const(0)] if counter is not None else [])]
+    if op.name == "for":
+        args = (*op.args[:3], *inits, *extra_init)
+        regions: tuple[Block, ...] = (new_body,)
+    else:
+        cond = (cloned if not reuse else op).regions[0]
+        cond_params = (*cond.params, *[Value(p.type, hint(p)) for p in tape_params],
+                       *([Value(I64, "count")] if counter is not None else []))
+        args = (*inits, *extra_init)
+        regions = (Block(cond_params, cond.ops, cond.yields), new_body)
+    extra_results = tuple(Value(v.type, hint(v)) for v in (*tape_params,
+                          *([counter] if counter is not None else [])))
+    new_op = Op(op.name, tuple(args), (*results, *extra_results), op.attrs, regions, op.loc)
+    b.append(new_op)
+    record(new_op)
+    if counter is not None:
+        trip = extra_results[-1]
+        tapes = extra_results[:-1]
+    else:
+        tapes = extra_results
+    plan.trip = trip
+    plan.tapes = tapes
+    plan.mapping = mapping
+    return results
+
+
+def emit_reverse_loop(adj, op: Op, plan: LoopPlan, gs: tuple[Value | None, ...],
+                      results: tuple[Value, ...]) -> None:
+    """The reverse loop of ``op`` after its taping forward run; accumulates the adjoints
+    of the loop's initial values and of the loop-invariant values its body reads."""
+    b: Builder = adj.b
+    inits, params, body = loop_parts(op)
+    assert plan.trip is not None
+    rb = plan.reverse_body
+    slot = rb.params[0]
+    # Reverse body: recompute cheap values, load taped ones, then the adjoint ops.
+    subst: dict[Value, Value] = {}
+    with b.region() as ops:
+        if op.name == "for":
+            start, _, step = op.args[:3]
+            subst[body.params[0]] = b.add(start, b.mul(slot, step)) if const_value(step) != 1 \
+                else b.add(start, slot)
+        k = 0
+        for v in plan.taped:
+            if v.type.ndim == 0:
+                subst[v] = b.op("getitem", plan.tapes[k], slot, spec=("i",),
+                                name_hint=hint(v))
+                k += 1
+            else:
+                subst[v] = b.op("tape_get_array", plan.tapes[k], plan.tapes[k + 1], slot,
+                                ndim=v.type.ndim, name_hint=hint(v))
+                k += 2
+        for rop in plan.recompute:
+            b.append(clone_op(rop, subst))
+        for rop in rb.ops:
+            b.append(clone_op(rop, subst))
+    yields = tuple(subst.get(y, y) for y in rb.yields)
+    block = Block(rb.params, tuple(ops), yields)
+    carry_inits = []
+    for j in plan.carried:
+        g = gs[j]
+        if g is None:
+            g = b.scalar(0.0) if params[j].type.ndim == 0 else b.op(
+                "zeros_like", results[j], dtype="f64")
+        carry_inits.append(g)
+    outer_inits = [adj.bars.get(u) or adj.zero(u) for u in plan.outer]
+    last = b.sub(plan.trip, b.const(1))
+    minus_one = b.const(-1)
+    names = [f"{hint(inits[j])}_bar" for j in plan.carried] + [f"{hint(u)}_bar"
+                                                               for u in plan.outer]
+    out = b.emit("for", [last, minus_one, minus_one, *carry_inits, *outer_inits],
+                 regions=(block,), names=names)
+    carry_out, outer_out = out[:len(plan.carried)], out[len(plan.carried):]
+    for u, v in zip(plan.outer, outer_out, strict=True):
+        adj.bars[u] = v
+    for j, v in zip(plan.carried, carry_out, strict=True):
+        adj.add(inits[j], v)
+
+
+def reverse_loop(adj, op: Op, gs: tuple[Value | None, ...]) -> None:
+    """VJP rule of ``for`` and ``while``."""
+    plan = adj.plans.get(op)
+    if plan is None:
+        plan = plan_loop(adj, op)
+        if plan is None:
+            return
+        results = emit_taping_loop(adj.b, op, plan, reuse=False)
+    else:
+        results = op.results
+    emit_reverse_loop(adj, op, plan, gs, results)
