@@ -146,11 +146,63 @@ def kwargs_def(x, *rest):  # REFUSE
     return np.sum(x)
 
 
-def uses_for_loop(x):
+def loop_over_array(x):
+    s = 0.0
+    for v in x:  # REFUSE
+        s = s + v
+    return s
+
+
+def loop_with_else(x):
     s = 0.0
     for i in range(3):  # REFUSE
         s = s + x[i]
+    else:
+        s = 1.0
     return s
+
+
+def loop_local_read_after(x):
+    for i in range(3):
+        t = x[i] * 2.0
+    return t  # REFUSE
+
+
+def loop_changes_kind(x):
+    s = 0.0
+    for i in range(3):  # REFUSE
+        s = s + x
+    return np.sum(s)
+
+
+def range_of_float(x):
+    s = 0.0
+    for i in range(x[0]):  # REFUSE
+        s = s + 1.0
+    return s
+
+
+def loop_variable_after(x):
+    s = 0.0
+    for i in range(3):
+        s = s + x[i]
+    return s * i  # REFUSE
+
+
+def loop_writes_alias(x):
+    a = np.zeros(3)
+    b = np.zeros(3)
+    for i in range(3):
+        a[i] = x[i]  # REFUSE
+        b = a
+    return np.sum(b)
+
+
+def tuple_carried(x):
+    p = (x[0], x[1])
+    for i in range(3):  # REFUSE
+        p = (p[1], p[0] * x[i])
+    return p[0]
 
 
 def matmul_3d(x):

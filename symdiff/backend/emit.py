@@ -70,7 +70,8 @@ def generate_module(fn: Function, *, numba: bool, header: str = "",
         parts.append("import math\n\nimport numba\n\n"
                      "from symdiff.backend.runtime import contiguous as _sd_contig\n")
     else:
-        parts.append("\nfrom symdiff.backend.runtime_numpy import unbroadcast as _unbroadcast\n")
+        parts.append("\nfrom symdiff.backend.runtime_numpy import unbroadcast as _unbroadcast\n"
+                     "from symdiff.backend.runtime_numpy import unbroadcast_to as _unbroadcast_to\n")
     for src in ctx.helper_sources.values():
         parts.append("\n\n" + decorator + src)
     parts.append(f"\n\n{decorator}def {fn.name}({params}):\n")

@@ -131,6 +131,17 @@ def unbroadcast_helper(g_ndim: int, ndim: int) -> tuple[str, str]:
     return name, "\n".join(lines) + "\n"
 
 
+def unbroadcast_to_helper(g_ndim: int, ndim: int) -> tuple[str, str]:
+    """`unbroadcast_helper` with the target shape given as integers."""
+    name, src = unbroadcast_helper(g_ndim, ndim)
+    dims = [f"d{k}" for k in range(ndim)]
+    new = f"_unbroadcast_to_{g_ndim}_{ndim}"
+    src = src.replace(f"def {name}(g, like):", f"def {new}(g, {', '.join(dims)}):")
+    for k in range(ndim):
+        src = src.replace(f"like.shape[{k}]", dims[k])
+    return new, src
+
+
 def gather_helper(spec_tag: str, kinds: tuple[str, ...], ndim: int) -> tuple[str, str]:
     """``x[i0, i1, ...]`` with leading integer-array (``a``) or scalar (``i``) indices.
 

@@ -17,3 +17,8 @@ def unbroadcast(g: np.ndarray | float, like: np.ndarray | float) -> np.ndarray |
     if not shape:
         return float(g)
     return g
+
+
+def unbroadcast_to(g: np.ndarray | float, shape: tuple[int, ...]) -> np.ndarray | float:
+    """Sum ``g`` over the axes along which an array of ``shape`` was broadcast to it."""
+    return unbroadcast(g, np.empty(shape) if shape else 0.0)

@@ -53,8 +53,6 @@ _REFUSED_STMTS: dict[type, tuple[str, str]] = {
     ast.Raise: ("'raise' is not supported", "validate inputs before calling the function"),
     ast.Assert: ("'assert' is not supported", "check inputs before calling the function"),
     ast.AsyncFor: ("'async for' is not supported", "use a plain 'for' over range(...)"),
-    ast.Break: ("'break' outside a loop", "remove it"),
-    ast.Continue: ("'continue' outside a loop", "remove it"),
     ast.Match: ("'match' is not supported", "use a conditional expression"),
 }
 

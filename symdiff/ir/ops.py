@@ -235,6 +235,13 @@ def _unbroadcast_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Typ
     return (like.with_dtype("f64"),)
 
 
+def _unbroadcast_to_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
+    ndim = _shape_args(types, 1)
+    if types[0].ndim < ndim:
+        raise TypeRuleError("unbroadcast to more dimensions")
+    return (Type("f64", ndim),)
+
+
 def _expand_dims_type(types: Sequence[Type], attrs: dict[str, Any]) -> tuple[Type, ...]:
     return (types[0].with_ndim(types[0].ndim + len(attrs["axis"])),)
 
@@ -453,6 +460,13 @@ def _emit_unbroadcast(ctx, op, a):
     return f"{name}({a[0]}, {a[1]})"
 
 
+def _emit_unbroadcast_to(ctx, op, a):
+    if not ctx.numba:
+        return f"_unbroadcast_to({a[0]}, {_shape_tuple(a[1:])})"
+    name = ctx.helper(*helpers.unbroadcast_to_helper(op.args[0].type.ndim, len(a) - 1))
+    return f"{name}({', '.join(a)})"
+
+
 def _emit_expand_dims(ctx, op, a):
     expr = a[0]
     for ax in sorted(op.attr("axis")):
@@ -560,6 +574,9 @@ register(OpDef("index_add", None, _index_add_type, _emitted_as_statement,
                doc="acc with g added at index (duplicates accumulate); adjoint of getitem."))
 register(OpDef("unbroadcast", 2, _unbroadcast_type, _emit_unbroadcast, view=True,
                doc="Sum g over the axes along which the second argument was broadcast."))
+register(OpDef("unbroadcast_to", None, _unbroadcast_to_type, _emit_unbroadcast_to, view=True,
+               doc="unbroadcast to the shape given by the integer arguments (the form a loop's "
+                   "reverse body uses, where only the shape of the broadcast operand is taped)."))
 register(OpDef("expand_dims", 1, _expand_dims_type, _emit_expand_dims, view=True))
 register(OpDef("broadcast_like", 2, _broadcast_like_type, _emit_broadcast_like,
                doc="A new float array of the second argument's shape, broadcast from the first."))

@@ -282,6 +282,9 @@ def _unbroadcast(adj, op, g):
         adj.add(x, adj.b.op("broadcast_like", g, x))
 
 
+VJP_RULES["unbroadcast_to"] = VJP_RULES["unbroadcast"]
+
+
 # ---------------------------------------------------------------- indexing
 
 

@@ -50,6 +50,8 @@ class LoopPlan:
     tapes: tuple[Value, ...] = ()  # the forward loop's final tapes
     # original -> copied body values, when the forward loop is a recomputation
     mapping: dict[Value, Value] = field(default_factory=dict)
+    # ops added to the forward body: the dimensions of values only taped by shape
+    shape_ops: list[Op] = field(default_factory=list)
 
 
 def loop_parts(op: Op) -> tuple[tuple[Value, ...], tuple[Value, ...], Block]:
@@ -107,14 +109,52 @@ def plan_loop(adj, op: Op) -> LoopPlan | None:
     recompute: list[Op] = []
     taped: list[Value] = []
     cheap: dict[Value, bool] = {}
+    shape_ops: list[Op] = []
+    ops = list(ops)
     for v in needed:
         if _cheap(v, producers, set(params), index, cheap):
             _collect(v, producers, index, recompute, set())
+        elif v.type.ndim and _shape_only(v, ops):
+            # Only v's shape is read (to undo a broadcast): tape its dimensions, not v.
+            dims = []
+            for axis in range(v.type.ndim):
+                (d,) = b.emit("shape", [v], axis=axis, names=[f"{hint(v)}_n{axis}"])
+                shape_ops.append(b.ops.pop())
+                dims.append(d)
+            ops = _use_dims(ops, v, dims)
+            taped.extend(dims)
         else:
             taped.append(v)
     reverse_body = Block((slot, *carry_params, *outer_params), tuple(ops),
                          (*next_carry, *next_outer))
-    return LoopPlan(taped, recompute, carried, outer, reverse_body)
+    return LoopPlan(taped, recompute, carried, outer, reverse_body, shape_ops=shape_ops)
+
+
+def _shape_only(v: Value, ops: list[Op]) -> bool:
+    """True when ``ops`` read ``v`` only for its shape."""
+    for op in ops:
+        for region in op.regions:
+            if v in free_values(region):
+                return False
+        for k, a in enumerate(op.args):
+            if a is v and not ((op.name == "unbroadcast" and k == 1) or op.name == "zeros_like"):
+                return False
+    return True
+
+
+def _use_dims(ops: list[Op], v: Value, dims: list[Value]) -> list[Op]:
+    """Rewrite the shape reads of ``v`` in ``ops`` to read the integers ``dims``."""
+    out = []
+    for op in ops:
+        if v in op.args:
+            if op.name == "unbroadcast":
+                op = Op("unbroadcast_to", (op.args[0], *dims), op.results, (), (), op.loc)
+            elif op.name == "zeros_like":
+                op = Op("zeros", tuple(dims), op.results,
+                        (("dtype", op.attr("dtype") or v.type.dtype),), (), op.loc)
+            record(op)
+        out.append(op)
+    return out
 
 
 def _defined_in(op: Op) -> set[Value]:
@@ -205,6 +245,7 @@ def emit_taping_loop(b: Builder, op: Op, plan: LoopPlan, *, reuse: bool) -> tupl
         results = cloned.results
     else:
         results = op.results
+    extra_ops = [clone_op(o, mapping) if not reuse else o for o in plan.shape_ops]
     taped = [mapping.get(v, v) for v in plan.taped]
     if op.name == "for":
         start, stop, step = op.args[:3]
@@ -225,6 +266,7 @@ def emit_taping_loop(b: Builder, op: Op, plan: LoopPlan, *, reuse: bool) -> tupl
     tape_params = [Value(t.type, hint(t)) for t in tape_inits]
     with b.region() as ops:
         ops.extend(body.ops)
+        ops.extend(extra_ops)
         if op.name == "for":
             slot = slot_of(b, body.params[0], op.args[0], op.args[2])
             counter = None
@@ -235,7 +277,9 @@ def emit_taping_loop(b: Builder, op: Op, plan: LoopPlan, *, reuse: bool) -> tupl
         k = 0
         for v in taped:
             if v.type.ndim == 0:
-                pushed.append(b.op("tape_push", tape_params[k], slot, v))
+                # A for loop's scalar tapes have one slot per iteration: a plain store.
+                pushed.append(b.op("setitem", tape_params[k], v, slot, spec=("i",))
+                              if op.name == "for" else b.op("tape_push", tape_params[k], slot, v))
                 k += 1
             else:
                 pushed.extend(b.emit("tape_push_array", [tape_params[k], tape_params[k + 1],

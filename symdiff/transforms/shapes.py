@@ -135,6 +135,8 @@ class ShapeInfo:
             return self.of(args[0])
         if name in ("zeros", "ones", "empty"):
             return tuple(self.dim_of_scalar(a) for a in args)
+        if name == "unbroadcast_to":
+            return tuple(self.dim_of_scalar(a) for a in args[1:])
         if name == "full":
             return tuple(self.dim_of_scalar(a) for a in args[:-1])
         if name == "reshape":

@@ -112,6 +112,10 @@ def fold_broadcasts(fn: Function) -> Function:
                     and args[0].type == op.result.type:
                 rename[op.result] = args[0]
                 continue
+            if op.name == "unbroadcast_to" and shapes.of(args[0]) == tuple(
+                    shapes.dim_of_scalar(a) for a in args[1:]) and args[0].type == op.result.type:
+                rename[op.result] = args[0]
+                continue
             if lookup(op.name).elementwise and op.result.type.ndim > 0:
                 args = _unmaterialize(args, op.result, producers, shapes, broadcast_dims)
             args = shape_donor(op, args)
