@@ -90,6 +90,7 @@ class _Writer:
         self.taken: set[str] = set(names.values())
         self.owned: set[Value] = set()  # loop-carried arrays each iteration may overwrite
         self.direct_uses: dict[Value, int] = {}  # last reads in the current block, loops aside
+        self.accumulate: dict[Op, Op] = {}  # in-place `acc + outer(a, b)` of the current block
 
     def fresh_name(self, base: str) -> str:
         """An identifier no value of the function uses (for loop-local temporaries)."""
@@ -132,9 +133,11 @@ class _Writer:
         for op in block.ops:
             if op.name == "const":
                 self.names[op.result] = _literal(self.ctx, op)
+        self.accumulate = self.outer_accumulations(block, uses, producers)
         items: list = list(block.ops)
         if self.shapes is not None:
-            items = fusion.plan(block, self.shapes, lambda v, k: uses.get(v, -1) > k)
+            keep = frozenset(o for pair in self.accumulate.items() for o in pair)
+            items = fusion.plan(block, self.shapes, lambda v, k: uses.get(v, -1) > k, keep)
         for item in items:
             if isinstance(item, fusion.Group):
                 members = set(item.ops)
@@ -149,9 +152,63 @@ class _Writer:
             self.direct_uses = direct  # (nested blocks emitted meanwhile set their own)
             self.emit_op(item, depth, position[item], producers, uses)
 
+    def outer_accumulations(self, block: Block, uses: dict[Value, int],
+                            producers: dict[Value, Op]) -> dict[Op, Op]:
+        """``acc + np.outer(a, b)`` pairs (add op -> outer op) to emit as one in-place
+        loop nest: the adjoint of a matrix-vector product accumulated across a loop's
+        iterations (``W_bar += outer(g, h)``) then allocates nothing."""
+        if self.shapes is None:
+            return {}
+        reads: dict[Value, int] = {}
+        for op in block.ops:
+            for a in op.args:
+                reads[a] = reads.get(a, 0) + 1
+            for region in op.regions:
+                for inner in region.walk():
+                    for a in inner.args:
+                        reads[a] = reads.get(a, 0) + 2
+        for y in block.yields:
+            reads[y] = reads.get(y, 0) + 2
+        out: dict[Op, Op] = {}
+        for k, op in enumerate(block.ops):
+            if op.name != "add" or op.result.type.ndim != 2:
+                continue
+            for acc, term in (op.args, op.args[::-1]):
+                source = producers.get(term)
+                if source is None or source.name != "outer" or reads.get(term) != 1 \
+                        or acc is term or acc.type.ndim != 2 \
+                        or not self.may_overwrite(acc, k, producers, uses):
+                    continue
+                out[op] = source
+                break
+        return out
+
+    def emit_outer_accumulation(self, op: Op, depth: int) -> None:
+        n = self.names
+        source = self.accumulate[op]
+        acc = op.args[0] if op.args[1] is source.result else op.args[1]
+        a, b = (n[v] for v in source.args)
+        n[op.result] = n[acc]
+        i, j = self.fresh_name("i0"), self.fresh_name("i1")
+        a_i = self.fresh_name(f"{a}_i")
+        # The shapes agree unless acc is broadcast (then accumulate out of place).
+        self.line(depth, f"if {n[acc]}.shape[0] == {a}.shape[0] and "
+                         f"{n[acc]}.shape[1] == {b}.shape[0]:")
+        self.line(depth + 1, f"for {i} in range({a}.shape[0]):")
+        self.line(depth + 2, f"{a_i} = {a}[{i}]")
+        self.line(depth + 2, f"for {j} in range({b}.shape[0]):")
+        self.line(depth + 3, f"{n[acc]}[{i}, {j}] += {a_i} * {b}[{j}]")
+        self.line(depth, "else:")
+        self.line(depth + 1, f"{n[acc]} = {n[acc]} + np.outer({a}, {b})")
+
     def emit_op(self, op: Op, depth: int, k: int, producers: dict[Value, Op],
                 uses: dict[Value, int]) -> None:
         if op.name == "const":
+            return
+        if op in self.accumulate or op in self.accumulate.values():
+            if op.name == "add":
+                self.comment(depth, op)
+                self.emit_outer_accumulation(op, depth)
             return
         self.comment(depth, op)
         if op.name == "if":

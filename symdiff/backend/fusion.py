@@ -115,10 +115,12 @@ def _view_spec_ok(op: Op, first_index: int = 1) -> bool:
     return True
 
 
-def plan(block: Block, shapes: ShapeInfo, uses_after: Callable[[Value, int], bool]) -> list[Item]:
+def plan(block: Block, shapes: ShapeInfo, uses_after: Callable[[Value, int], bool],
+         keep: frozenset[Op] = frozenset()) -> list[Item]:
     """Split ``block``'s ops into plain ops and fused groups (in emission order).
 
-    ``uses_after(v, k)`` tells whether anything after op ``k`` reads ``v``.
+    ``uses_after(v, k)`` tells whether anything after op ``k`` reads ``v``; ops in
+    ``keep`` stay plain ops, in place.
     """
     items: list[Item] = []
     group: Group | None = None
@@ -137,7 +139,7 @@ def plan(block: Block, shapes: ShapeInfo, uses_after: Callable[[Value, int], boo
         group = None
 
     for k, op in enumerate(block.ops):
-        dims = loop_dims(op, shapes)
+        dims = loop_dims(op, shapes) if op not in keep else None
         joins = dims is not None and group is not None and dims == group.dims \
             and not any(a in group.sinks for a in op.args) \
             and _index_add_ok(op, group, uses_after, k, producer)
@@ -145,7 +147,7 @@ def plan(block: Block, shapes: ShapeInfo, uses_after: Callable[[Value, int], boo
             _add(group, op)
             continue
         depends = group is not None and any(a in group.values for a in op.args)
-        barrier = op.name in ("index_add", "setitem", "if") or bool(op.regions)
+        barrier = op.name in ("index_add", "setitem", "if") or bool(op.regions) or op in keep
         if group is not None and not depends and not barrier and dims is None:
             hoisted.append(op)
             continue
