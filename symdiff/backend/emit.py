@@ -70,8 +70,10 @@ def generate_module(fn: Function, *, numba: bool, header: str = "",
         parts.append("import math\n\nimport numba\n\n"
                      "from symdiff.backend.runtime import contiguous as _sd_contig\n")
     else:
-        parts.append("\nfrom symdiff.backend.runtime_numpy import unbroadcast as _unbroadcast\n"
-                     "from symdiff.backend.runtime_numpy import unbroadcast_to as _unbroadcast_to\n")
+        parts.append("\nfrom symdiff.backend.runtime_numpy import unbroadcast as _unbroadcast\n")
+        if any("_unbroadcast_to(" in line for line in writer.lines):
+            parts.append("from symdiff.backend.runtime_numpy import unbroadcast_to as "
+                         "_unbroadcast_to\n")
     for src in ctx.helper_sources.values():
         parts.append("\n\n" + decorator + src)
     parts.append(f"\n\n{decorator}def {fn.name}({params}):\n")
@@ -409,6 +411,8 @@ def _later_uses(block: Block, through_loops: bool = True) -> dict[Value, int]:
     # be a read of either branch's value: extend last uses back along those chains.
     for op in reversed(block.ops):
         if lookup(op.name).view:
+            if op.result.type.ndim == 0:
+                continue  # an element read: a number, not a view
             sources = [(op.result, op.args[0])]
         elif op.name == "if":
             sources = [(r, region.yields[k]) for region in op.regions

@@ -46,4 +46,27 @@ def assign_names(fn: Function, reserved: set[str] | None = None) -> dict[Value, 
                 name(r)
 
     visit(fn.body)
+    _avoid_version_clashes(fn, names, taken)
     return names
+
+
+def _avoid_version_clashes(fn: Function, names: dict[Value, str], taken: set[str]) -> None:
+    """Rename loop parameters whose name is the stem of another name (``h`` beside ``h_2``).
+
+    A loop parameter is assigned more than once in generated code, and Numba
+    names its versions ``h.1``, ``h.2``... and spells them ``h_1``, ``h_2`` inside
+    array expressions, where they would collide with our own ``h_2``. A parameter
+    named ``h_3`` (the next free number) cannot collide: no name here is ``h_3_1``.
+    """
+    looped = [p for op in fn.body.walk() if op.name in ("for", "while")
+              for region in op.regions for p in region.params]
+    for p in looped:
+        stem = names[p]
+        pattern = re.compile(re.escape(stem) + r"_\d+$")
+        if not any(pattern.match(n) for n in taken):
+            continue
+        k = 1
+        while f"{stem}_{k}" in taken:
+            k += 1
+        names[p] = f"{stem}_{k}"
+        taken.add(names[p])

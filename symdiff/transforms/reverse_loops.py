@@ -52,6 +52,9 @@ class LoopPlan:
     mapping: dict[Value, Value] = field(default_factory=dict)
     # ops added to the forward body: the dimensions of values only taped by shape
     shape_ops: list[Op] = field(default_factory=list)
+    # undo logs: carried arrays updated only by element writes, whose earlier versions
+    # the reverse body reads: (carried index, the writes in order, the overwritten parts)
+    undo: list[tuple[int, list[Op], list[Op]]] = field(default_factory=list)
 
 
 def loop_parts(op: Op) -> tuple[tuple[Value, ...], tuple[Value, ...], Block]:
@@ -106,6 +109,13 @@ def plan_loop(adj, op: Op) -> LoopPlan | None:
     reads = _reads(ops, next_carry + next_outer)
     body_values = set(body.params) | set(producers)
     needed = [v for v in reads if v in body_values and v is not index]
+    undo = _undo_logs(b, params, body, producers, needed)
+    for _, writes, _ in undo:
+        chain = {w.args[0] for w in writes} | {w.result for w in writes}
+        needed = [v for v in needed if v not in chain]
+        for w in writes:
+            needed.extend(a for a in w.args[2:] if a in body_values and a is not index
+                          and a not in needed)
     recompute: list[Op] = []
     taped: list[Value] = []
     cheap: dict[Value, bool] = {}
@@ -125,9 +135,50 @@ def plan_loop(adj, op: Op) -> LoopPlan | None:
             taped.extend(dims)
         else:
             taped.append(v)
+    taped.extend(save.result for _, _, saves in undo for save in saves)
     reverse_body = Block((slot, *carry_params, *outer_params), tuple(ops),
                          (*next_carry, *next_outer))
-    return LoopPlan(taped, recompute, carried, outer, reverse_body, shape_ops=shape_ops)
+    return LoopPlan(taped, recompute, carried, outer, reverse_body, shape_ops=shape_ops,
+                    undo=undo)
+
+
+def _undo_logs(b: Builder, params: tuple[Value, ...], body: Block, producers: dict[Value, Op],
+               needed: list[Value]) -> list[tuple[int, list[Op], list[Op]]]:
+    """The carried arrays to rebuild in the reverse loop from undo logs.
+
+    A carried array whose body only writes elements (``out[i] = v``: a chain of
+    setitem ops from the parameter to the yield) and whose earlier versions the
+    adjoint reads is not taped whole each iteration: the forward loop saves the
+    part each write overwrites, and the reverse loop carries the final array
+    back, undoing one iteration's writes per reverse iteration. Memory is
+    O(number of writes). Each saved part is a new ``getitem`` op (returned,
+    to be inserted right before its write).
+    """
+    out = []
+    wanted = set(needed)
+    for j, p in enumerate(params):
+        if p.type.ndim == 0:
+            continue
+        writes: list[Op] = []
+        v = body.yields[j]
+        while v in producers and producers[v].name == "setitem":
+            writes.append(producers[v])
+            v = producers[v].args[0]
+        if v is not p or not writes:
+            continue
+        writes.reverse()
+        chain = {p} | {w.result for w in writes}
+        if not chain & wanted:
+            continue
+        saves = []
+        for w in writes:
+            with b.region():
+                (old,) = b.emit("getitem", [w.args[0], *w.args[2:]], spec=w.attr("spec"),
+                                names=[f"{hint(p)}_old"])
+                saves.append(b.ops[-1])
+            del old
+        out.append((j, writes, saves))
+    return out
 
 
 def _shape_only(v: Value, ops: list[Op]) -> bool:
@@ -137,7 +188,9 @@ def _shape_only(v: Value, ops: list[Op]) -> bool:
             if v in free_values(region):
                 return False
         for k, a in enumerate(op.args):
-            if a is v and not ((op.name == "unbroadcast" and k == 1) or op.name == "zeros_like"):
+            if a is v and not ((op.name == "unbroadcast" and k == 1) or op.name == "zeros_like"
+                               or (op.name == "broadcast_like" and k == 1
+                                   and op.args[0].type.ndim == 0)):
                 return False
     return True
 
@@ -149,6 +202,8 @@ def _use_dims(ops: list[Op], v: Value, dims: list[Value]) -> list[Op]:
         if v in op.args:
             if op.name == "unbroadcast":
                 op = Op("unbroadcast_to", (op.args[0], *dims), op.results, (), (), op.loc)
+            elif op.name == "broadcast_like":
+                op = Op("full", (*dims, op.args[0]), op.results, (("dtype", "f64"),), (), op.loc)
             elif op.name == "zeros_like":
                 op = Op("zeros", tuple(dims), op.results,
                         (("dtype", op.attr("dtype") or v.type.dtype),), (), op.loc)
@@ -246,6 +301,12 @@ def emit_taping_loop(b: Builder, op: Op, plan: LoopPlan, *, reuse: bool) -> tupl
     else:
         results = op.results
     extra_ops = [clone_op(o, mapping) if not reuse else o for o in plan.shape_ops]
+    # The overwritten parts are saved right before their writes.
+    position = {o: k for k, o in enumerate(op.regions[-1].ops)}
+    save_before: dict[int, Op] = {}
+    for _, writes, saves in plan.undo:
+        for w, save in zip(writes, saves, strict=True):
+            save_before[position[w]] = clone_op(save, mapping) if not reuse else save
     taped = [mapping.get(v, v) for v in plan.taped]
     if op.name == "for":
         start, stop, step = op.args[:3]
@@ -264,30 +325,43 @@ def emit_taping_loop(b: Builder, op: Op, plan: LoopPlan, *, reuse: bool) -> tupl
             tape_inits.append(b.op("empty", capacity, b.const(v.type.ndim + 1), dtype="i64",
                                    name_hint=f"{hint(v)}_index"))
     tape_params = [Value(t.type, hint(t)) for t in tape_inits]
+    tape_of: dict[Value, list[Value]] = {}
+    k = 0
+    for v in taped:
+        width = 1 if v.type.ndim == 0 else 2
+        tape_of[v] = tape_params[k:k + width]
+        k += width
+    pushed: dict[Value, tuple[Value, ...]] = {}
+
+    def push(v: Value) -> None:
+        tape = tape_of[v]
+        if v.type.ndim == 0:
+            # A for loop's scalar tapes have one slot per iteration: a plain store.
+            pushed[v] = (b.op("setitem", tape[0], v, slot, spec=("i",)) if op.name == "for"
+                         else b.op("tape_push", tape[0], slot, v),)
+        else:
+            pushed[v] = b.emit("tape_push_array", [tape[0], tape[1], slot, v])
+
     with b.region() as ops:
-        ops.extend(body.ops)
-        ops.extend(extra_ops)
         if op.name == "for":
             slot = slot_of(b, body.params[0], op.args[0], op.args[2])
             counter = None
         else:
             counter = Value(I64, "count")
             slot = counter
-        pushed: list[Value] = []
-        k = 0
+        for k, body_op in enumerate(body.ops):
+            if k in save_before:
+                b.append(save_before[k])
+                push(save_before[k].result)
+            b.append(body_op)
+        ops.extend(extra_ops)
         for v in taped:
-            if v.type.ndim == 0:
-                # A for loop's scalar tapes have one slot per iteration: a plain store.
-                pushed.append(b.op("setitem", tape_params[k], v, slot, spec=("i",))
-                              if op.name == "for" else b.op("tape_push", tape_params[k], slot, v))
-                k += 1
-            else:
-                pushed.extend(b.emit("tape_push_array", [tape_params[k], tape_params[k + 1],
-                                                          slot, v]))
-                k += 2
+            if v not in pushed:
+                push(v)
+        pushed_tapes = [t for v in taped for t in pushed[v]]
         next_count = b.add(counter, b.const(1)) if counter is not None else None
     new_params = (*body.params, *tape_params, *([counter] if counter is not None else []))
-    new_yields = (*body.yields, *pushed, *([next_count] if next_count is not None else []))
+    new_yields = (*body.yields, *pushed_tapes, *([next_count] if next_count is not None else []))
     new_body = Block(new_params, tuple(ops), new_yields)
     extra_init = [*tape_inits, *([b.const(0)] if counter is not None else [])]
     if op.name == "for":
@@ -343,10 +417,22 @@ def emit_reverse_loop(adj, op: Op, plan: LoopPlan, gs: tuple[Value | None, ...],
                 k += 2
         for rop in plan.recompute:
             b.append(clone_op(rop, subst))
+        # Undo logs: step each rebuilt array back to its version at the iteration's start.
+        rebuilt_params, rebuilt_next = [], []
+        for j, writes, saves in plan.undo:
+            current = Value(params[j].type, f"{hint(params[j])}_rebuilt")
+            rebuilt_params.append(current)
+            subst[writes[-1].result] = current
+            for w, save in zip(reversed(writes), reversed(saves), strict=True):
+                index = [subst.get(a, a) for a in w.args[2:]]
+                current = b.op("setitem", current, subst[save.result], *index,
+                               spec=w.attr("spec"), name_hint=f"{hint(params[j])}_rebuilt")
+                subst[w.args[0]] = current
+            rebuilt_next.append(current)
         for rop in rb.ops:
             b.append(clone_op(rop, subst))
     yields = tuple(subst.get(y, y) for y in rb.yields)
-    block = Block(rb.params, tuple(ops), yields)
+    block = Block((*rb.params, *rebuilt_params), tuple(ops), (*yields, *rebuilt_next))
     carry_inits = []
     for j in plan.carried:
         g = gs[j]
@@ -359,9 +445,12 @@ def emit_reverse_loop(adj, op: Op, plan: LoopPlan, gs: tuple[Value | None, ...],
     minus_one = b.const(-1)
     names = [f"{hint(inits[j])}_bar" for j in plan.carried] + [f"{hint(u)}_bar"
                                                                for u in plan.outer]
-    out = b.emit("for", [last, minus_one, minus_one, *carry_inits, *outer_inits],
+    rebuilt_inits = [results[j] for j, _, _ in plan.undo]
+    names += [f"{hint(params[j])}_rebuilt" for j, _, _ in plan.undo]
+    out = b.emit("for", [last, minus_one, minus_one, *carry_inits, *outer_inits, *rebuilt_inits],
                  regions=(block,), names=names)
-    carry_out, outer_out = out[:len(plan.carried)], out[len(plan.carried):]
+    carry_out = out[:len(plan.carried)]
+    outer_out = out[len(plan.carried):len(plan.carried) + len(plan.outer)]
     for u, v in zip(plan.outer, outer_out, strict=True):
         adj.bars[u] = v
     for j, v in zip(plan.carried, carry_out, strict=True):
