@@ -38,3 +38,36 @@ def branch_and_write(x, t):
     else:
         return np.sum(x) * t
     return np.sum(out * out)
+
+
+def oscillator(k, c, x0, v0, dt, target):
+    """Damped oscillator by explicit Euler: scalar tapes and a reverse loop."""
+    x = x0
+    v = v0
+    loss = 0.0
+    for t in range(target.shape[0]):
+        a = -k * x - c * v
+        x = x + dt * v
+        v = v + dt * a
+        loss += (x - target[t]) ** 2
+    return loss
+
+
+def newton_sqrt(a):
+    """A while loop with a data-dependent trip count: a growable tape."""
+    x = a
+    step = 1.0
+    while abs(step) > 1e-12:
+        step = (x * x - a) / (2.0 * x)
+        x = x - step
+    return x
+
+
+def recurrence(x):
+    """Element writes read back whole: an undo log instead of a copy per iteration."""
+    out = np.zeros(x.shape[0])
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + np.sum(out * x)
+        out[i] = np.sin(s) + x[i]
+    return s

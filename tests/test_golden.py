@@ -26,6 +26,9 @@ CASES = [
     (gc.softmax_regression, "W=f64[:,:], b=f64[:], X=f64[:,:], y=i64[:]", (0, 1)),
     (gc.branchy, "x=f64, t=f64", (0, 1)),
     (gc.branch_and_write, "x=f64[:], t=f64", (0, 1)),
+    (gc.oscillator, "k=f64, c=f64, x0=f64, v0=f64, dt=f64, target=f64[:]", (0, 1)),
+    (gc.newton_sqrt, "a=f64", 0),
+    (gc.recurrence, "x=f64[:]", 0),
 ]
 STAGES = {"ir": "ir", "grad": "grad", "python": "numba.py", "numpy": "numpy.py"}
 
