@@ -258,6 +258,7 @@ class _Writer:
         params = body.params[1:] if op.name == "for" else body.params
         body_producers = {r: o for o in body.ops for r in o.results}
         yielded = list(body.yields)
+        private: set[Value] = set()  # carried arrays that own their memory from entry on
         for init, param, y in zip(inits, params, body.yields, strict=True):
             if param.type.ndim == 0:
                 continue
@@ -271,7 +272,10 @@ class _Writer:
                 and direct.get(init, -1) <= k and list(inits).count(init) == 1
             if not init_private and _writes_in_place(body, param):
                 self.line(depth, f"{n[param]} = {n[init]}.copy()")
+                private.add(param)
                 continue
+            if init_private:
+                private.add(param)
             self.line(depth, f"{n[param]} = {n[init]}")
         for init, param in zip(inits, params, strict=True):
             if param.type.ndim == 0 or param not in self.owned:
@@ -302,6 +306,8 @@ class _Writer:
             self.line(depth + 1, "pass")
         for r, p in zip(op.results, params, strict=True):
             n[r] = n[p]
+            if p in private:
+                self.owned.add(r)  # the loop's private array, now free for later writes
 
     def emit_update(self, op: Op, depth: int, in_place: bool) -> None:
         """``index_add`` (``+=``) or ``setitem`` (``=``) into its base, or into a copy of it."""
@@ -355,8 +361,17 @@ def _fresh(producer: Op) -> bool:
 
 
 def _writes_in_place(body: Block, param: Value) -> bool:
-    """True when an op of ``body`` may update ``param`` in place."""
-    return any(op.name in ("setitem", "index_add") and op.args[0] is param for op in body.ops)
+    """True when an op of ``body`` (or of a region inside it) may update ``param`` in
+    place: an element write or scatter-add into it, an in-place accumulation into it,
+    or a nested loop that takes it over."""
+    for op in body.walk():
+        if op.name in ("setitem", "index_add") and op.args[0] is param:
+            return True
+        if op.name == "add" and param in op.args:
+            return True
+        if op.name in ("for", "while") and param in op.args:
+            return True
+    return False
 
 
 def _literal(ctx: EmitContext, op: Op) -> str:

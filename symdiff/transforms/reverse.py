@@ -41,6 +41,8 @@ class Adjoints:
         self.bars: dict[Value, Value] = {}
         # Loops whose taping forward run is already emitted -> their reverse plans.
         self.plans: dict = plans if plans is not None else {}
+        # A symbolic dimension -> (an argument, axis) that has it (set by `reverse`).
+        self.dim_source: dict = {}
 
     def needs(self, v: Value) -> bool:
         return v in self.active
@@ -124,6 +126,8 @@ def reverse(fn: Function, wrt: Sequence[int], *, seed_params: bool = False) -> F
     wrt_params = [fn.params[k] for k in wrt]
     active = active_values(fn, wrt_params, fn.returns)
     adj = Adjoints(b, active, ShapeInfo().analyze_function(fn))
+    adj.dim_source = {d: (p, k) for p in reversed(fn.params) if p.type.ndim > 0
+                      for k, d in enumerate(adj.shapes.of(p)) if d != 1}
     for op in fn.body.ops:
         plan = plan_loop(adj, op) if op.name in LOOPS else None
         if plan is None:
@@ -191,6 +195,7 @@ def reverse_if(adj: Adjoints, op: Op, gs: tuple[Value | None, ...]) -> None:
             replay(b, region.ops, mapping)
             inner = Adjoints(b, adj.active | {mapping[v] for v in adj.active if v in mapping},
                              adj.shapes, adj.plans)
+            inner.dim_source = adj.dim_source
             for k, g in enumerate(gs):
                 if g is not None:
                     y = mapping.get(region.yields[k], region.yields[k])

@@ -55,6 +55,8 @@ class LoopPlan:
     # undo logs: carried arrays updated only by element writes, whose earlier versions
     # the reverse body reads: (carried index, the writes in order, the overwritten parts)
     undo: list[tuple[int, list[Op], list[Op]]] = field(default_factory=list)
+    # yields read from their parameter's tape one slot later -> the carried index
+    shifted: dict[Value, int] = field(default_factory=dict)
 
 
 def loop_parts(op: Op) -> tuple[tuple[Value, ...], tuple[Value, ...], Block]:
@@ -89,6 +91,7 @@ def plan_loop(adj, op: Op) -> LoopPlan | None:
             adj.shapes.dims[p] = adj.shapes.of(u)
     with b.region() as ops:
         inner = Adjoints(b, adj.active, adj.shapes, adj.plans)
+        inner.dim_source = adj.dim_source
         for u, p in zip(outer, outer_params, strict=True):
             inner.bars[u] = p
         for j, p in zip(carried, carry_params, strict=True):
@@ -126,20 +129,35 @@ def plan_loop(adj, op: Op) -> LoopPlan | None:
             _collect(v, producers, index, recompute, set())
         elif v.type.ndim and _shape_only(v, ops):
             # Only v's shape is read (to undo a broadcast): tape its dimensions, not v.
+            # A dimension that equals one of an argument's is read from the argument.
             dims = []
-            for axis in range(v.type.ndim):
-                (d,) = b.emit("shape", [v], axis=axis, names=[f"{hint(v)}_n{axis}"])
-                shape_ops.append(b.ops.pop())
+            for axis, dim in enumerate(adj.shapes.of(v)):
+                source = adj.dim_source.get(dim)
+                if source is not None:
+                    (d,) = b.emit("shape", [source[0]], axis=source[1],
+                                  names=[f"{hint(v)}_n{axis}"])
+                    recompute.append(b.ops.pop())
+                else:
+                    (d,) = b.emit("shape", [v], axis=axis, names=[f"{hint(v)}_n{axis}"])
+                    shape_ops.append(b.ops.pop())
+                    taped.append(d)
                 dims.append(d)
             ops = _use_dims(ops, v, dims)
-            taped.extend(dims)
         else:
             taped.append(v)
     taped.extend(save.result for _, _, saves in undo for save in saves)
+    # A carried value's next version is its parameter one iteration later: when both are
+    # needed, tape the parameter once more after the loop and read the next version there.
+    shifted: dict[Value, int] = {}
+    for j, p in enumerate(params):
+        y = body.yields[j]
+        if p in taped and y in taped and y is not p and y in producers:
+            taped.remove(y)
+            shifted[y] = j
     reverse_body = Block((slot, *carry_params, *outer_params), tuple(ops),
                          (*next_carry, *next_outer))
     return LoopPlan(taped, recompute, carried, outer, reverse_body, shape_ops=shape_ops,
-                    undo=undo)
+                    undo=undo, shifted=shifted)
 
 
 def _undo_logs(b: Builder, params: tuple[Value, ...], body: Block, producers: dict[Value, Op],
@@ -316,9 +334,12 @@ def emit_taping_loop(b: Builder, op: Op, plan: LoopPlan, *, reuse: bool) -> tupl
         trip = None
         capacity = b.const(16)
     tape_inits: list[Value] = []
+    shifted_params = {params[j] for j in plan.shifted.values()}
     for v in taped:
         if v.type.ndim == 0:
-            tape_inits.append(b.op("empty", capacity, dtype=v.type.dtype, name_hint=f"{hint(v)}_tape"))
+            slots = b.add(capacity, b.const(1)) if v in shifted_params and trip is not None \
+                else capacity
+            tape_inits.append(b.op("empty", slots, dtype=v.type.dtype, name_hint=f"{hint(v)}_tape"))
         else:
             tape_inits.append(b.op("empty", b.const(0), dtype=v.type.dtype,
                                    name_hint=f"{hint(v)}_tape"))
@@ -383,8 +404,24 @@ def emit_taping_loop(b: Builder, op: Op, plan: LoopPlan, *, reuse: bool) -> tupl
         tapes = extra_results[:-1]
     else:
         tapes = extra_results
+    # The parameters of shifted yields get one more slot: the loop's final value.
+    tapes_list = list(tapes)
+    k = 0
+    for v in plan.taped:
+        width = 1 if v.type.ndim == 0 else 2
+        j = next((j for j in plan.shifted.values() if params[j] is mapping.get(v, v)), None)
+        if j is not None:
+            assert trip is not None
+            if width == 1:
+                tapes_list[k] = (b.op("setitem", tapes_list[k], results[j], trip, spec=("i",))
+                                 if op.name == "for" else
+                                 b.op("tape_push", tapes_list[k], trip, results[j]))
+            else:
+                tapes_list[k:k + 2] = b.emit("tape_push_array",
+                                             [tapes_list[k], tapes_list[k + 1], trip, results[j]])
+        k += width
     plan.trip = trip
-    plan.tapes = tapes
+    plan.tapes = tuple(tapes_list)
     plan.mapping = mapping
     return results
 
@@ -406,14 +443,22 @@ def emit_reverse_loop(adj, op: Op, plan: LoopPlan, gs: tuple[Value | None, ...],
             subst[body.params[0]] = b.add(start, b.mul(slot, step)) if const_value(step) != 1 \
                 else b.add(start, slot)
         k = 0
+        following = b.add(slot, b.const(1)) if plan.shifted else None
         for v in plan.taped:
+            later = [y for y, j in plan.shifted.items() if params[j] is v]
             if v.type.ndim == 0:
                 subst[v] = b.op("getitem", plan.tapes[k], slot, spec=("i",),
                                 name_hint=hint(v))
+                for y in later:
+                    subst[y] = b.op("getitem", plan.tapes[k], following, spec=("i",),
+                                    name_hint=hint(y))
                 k += 1
             else:
                 subst[v] = b.op("tape_get_array", plan.tapes[k], plan.tapes[k + 1], slot,
                                 ndim=v.type.ndim, name_hint=hint(v))
+                for y in later:
+                    subst[y] = b.op("tape_get_array", plan.tapes[k], plan.tapes[k + 1],
+                                    following, ndim=v.type.ndim, name_hint=hint(y))
                 k += 2
         for rop in plan.recompute:
             b.append(clone_op(rop, subst))
