@@ -80,7 +80,7 @@ def plan_loop(adj, op: Op) -> LoopPlan | None:
     outer = [v for v in free_values(body) if adj.needs(v) and v not in defined]
     if not carried and not outer:
         return None
-    slot = Value(I64, "k")
+    slot = Value(I64, "it")
     carry_params = [Value(params[j].type, f"{hint(params[j])}_bar") for j in carried]
     outer_params = [Value(u.type, f"{hint(u)}_bar") for u in outer]
     for p, j in zip(carry_params, carried, strict=True):
@@ -488,8 +488,8 @@ def emit_reverse_loop(adj, op: Op, plan: LoopPlan, gs: tuple[Value | None, ...],
     outer_inits = [adj.bars.get(u) or adj.zero(u) for u in plan.outer]
     last = b.sub(plan.trip, b.const(1))
     minus_one = b.const(-1)
-    names = [f"{hint(inits[j])}_bar" for j in plan.carried] + [f"{hint(u)}_bar"
-                                                               for u in plan.outer]
+    names = [f"{hint(params[j])}_bar" for j in plan.carried] + [f"{hint(u)}_bar"
+                                                                for u in plan.outer]
     rebuilt_inits = [results[j] for j, _, _ in plan.undo]
     names += [f"{hint(params[j])}_rebuilt" for j, _, _ in plan.undo]
     out = b.emit("for", [last, minus_one, minus_one, *carry_inits, *outer_inits, *rebuilt_inits],
