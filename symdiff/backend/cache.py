@@ -75,13 +75,11 @@ def purge_machine_code(path: Path) -> None:
             pass
 
 
-_imports = 0
-
-
 def import_file(path: Path) -> ModuleType:
-    global _imports
-    _imports += 1
-    name = f"symdiff_generated_{path.stem}_{_imports}"
+    """Import the generated module at ``path`` under a name derived from the file alone:
+    Numba's machine-code cache records the module name, so a name that depended on
+    import order would miss in a process that builds its functions in another order."""
+    name = f"symdiff_generated_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -92,6 +92,11 @@ class _Writer:
         self.taken: set[str] = set(names.values())
         self.owned: set[Value] = set()  # loop-carried arrays each iteration may overwrite
         self.direct_uses: dict[Value, int] = {}  # last reads in the current block, loops aside
+        # values an enclosing block reads after the op whose region is being emitted
+        self.live_outside: frozenset[Value] = frozenset()
+        # producers in the enclosing branches, up to the innermost loop body: a fresh
+        # array made there may be updated in place inside a branch
+        self.enclosing: dict[Value, Op] = {}
         self.accumulate: dict[Op, Op] = {}  # in-place `acc + outer(a, b)` of the current block
 
     def fresh_name(self, base: str) -> str:
@@ -152,7 +157,16 @@ class _Writer:
                     self.emit_op(op, depth, position[op], producers, uses)
                 continue
             self.direct_uses = direct  # (nested blocks emitted meanwhile set their own)
-            self.emit_op(item, depth, position[item], producers, uses)
+            k = position[item]
+            outside, enclosing = self.live_outside, self.enclosing
+            if item.regions:
+                # A branch may update in place what the if yields: a read of the if's
+                # result after it is not a read of the branch's input.
+                after = _later_uses(block, skip=item) if item.name == "if" else uses
+                self.live_outside = outside | {v for v, last in after.items() if last > k}
+                self.enclosing = {**enclosing, **producers} if item.name == "if" else {}
+            self.emit_op(item, depth, k, producers, uses)
+            self.live_outside, self.enclosing = outside, enclosing
 
     def outer_accumulations(self, block: Block, uses: dict[Value, int],
                             producers: dict[Value, Op]) -> dict[Op, Op]:
@@ -235,12 +249,28 @@ class _Writer:
     def may_overwrite(self, base: Value, k: int, producers: dict[Value, Op],
                       uses: dict[Value, int]) -> bool:
         """True when ``base`` is a fresh array of this block that nothing reads after op k."""
-        if uses.get(base, -1) > k:
+        if uses.get(base, -1) > k or base in self.live_outside:
             return False
         if base in self.owned:
             return True  # a loop-carried array the loop keeps private
-        producer = producers.get(base)
+        producer = producers.get(base) or self.enclosing.get(base)
+        if producer is not None and producer.name == "if":
+            # Each branch yields an array of its own or one this block may overwrite.
+            j = producer.results.index(base)
+            return all(self._yields_own(region, region.yields[j], k, producers, uses)
+                       for region in producer.regions)
         return producer is not None and _fresh(producer)
+
+    def _yields_own(self, region: Block, y: Value, k: int, producers: dict[Value, Op],
+                    uses: dict[Value, int]) -> bool:
+        inner = next((o for o in region.ops if y in o.results), None)
+        if inner is None:
+            return self.may_overwrite(y, k, producers, uses)
+        if inner.name == "if":
+            j = inner.results.index(y)
+            return all(self._yields_own(r, r.yields[j], k, producers, uses)
+                       for r in inner.regions)
+        return _fresh(inner)
 
     def emit_loop(self, op: Op, depth: int, k: int, producers: dict[Value, Op],
                   uses: dict[Value, int]) -> None:
@@ -256,14 +286,12 @@ class _Writer:
         body = op.regions[-1]
         inits = op.args[3:] if op.name == "for" else op.args
         params = body.params[1:] if op.name == "for" else body.params
-        body_producers = {r: o for o in body.ops for r in o.results}
         yielded = list(body.yields)
         private: set[Value] = set()  # carried arrays that own their memory from entry on
         for init, param, y in zip(inits, params, body.yields, strict=True):
             if param.type.ndim == 0:
                 continue
-            fresh_next = y is param or (
-                y in body_producers and _fresh(body_producers[y]) and yielded.count(y) == 1)
+            fresh_next = y is param or (_fresh_next(y, body, param) and yielded.count(y) == 1)
             if not fresh_next:
                 continue
             self.owned.add(param)
@@ -360,6 +388,26 @@ def _fresh(producer: Op) -> bool:
     return not (lookup(producer.name).view or producer.regions)
 
 
+def _fresh_next(y: Value, body: Block, param: Value) -> bool:
+    """True when ``y``, yielded by a loop's ``body`` for the carried ``param``, is
+    ``param`` itself or an array made in this iteration (through ifs whose branches
+    yield such arrays)."""
+    producers = {r: o for o in body.walk() for r in o.results}
+
+    def own(v: Value) -> bool:
+        if v is param:
+            return True
+        producer = producers.get(v)
+        if producer is None:
+            return False
+        if producer.name == "if":
+            k = producer.results.index(v)
+            return all(own(region.yields[k]) for region in producer.regions)
+        return _fresh(producer)
+
+    return own(y)
+
+
 def _writes_in_place(body: Block, param: Value) -> bool:
     """True when an op of ``body`` (or of a region inside it) may update ``param`` in
     place: an element write or scatter-add into it, an in-place accumulation into it,
@@ -404,12 +452,13 @@ def _drop_newaxis(spec: tuple, g_ndim: int) -> str:
     return ", ".join(parts) if parts else "..."
 
 
-def _later_uses(block: Block, through_loops: bool = True) -> dict[Value, int]:
+def _later_uses(block: Block, through_loops: bool = True,
+                skip: Op | None = None) -> dict[Value, int]:
     """For each value, the index of the last op of ``block`` that reads it (len for yields).
 
     A read of a view counts as a read of its base, and a read of an ``if``'s result as
-    a read of the branch values; ``through_loops`` adds a loop's initial values (a loop
-    that runs no iteration returns them)."""
+    a read of the branch values (except through ``skip``); ``through_loops`` adds a
+    loop's initial values (a loop that runs no iteration returns them)."""
     last: dict[Value, int] = {}
     for k, op in enumerate(block.ops):
         for a in op.args:
@@ -425,6 +474,8 @@ def _later_uses(block: Block, through_loops: bool = True) -> dict[Value, int]:
     # A read of a view is a read of the array it views, and a read of an if's result may
     # be a read of either branch's value: extend last uses back along those chains.
     for op in reversed(block.ops):
+        if op is skip:
+            continue
         if lookup(op.name).view:
             if op.result.type.ndim == 0:
                 continue  # an element read: a number, not a view

@@ -293,7 +293,8 @@ class _FunctionLowerer:
             if not isinstance(v, Value) or v.type != I64:
                 what = _describe(v) if not isinstance(v, Value) else str(v.type)
                 self.error(a, f"range() takes integers, got {what}",
-                           "convert with int(...) or use an integer expression")
+                           "use an integer argument or an integer expression such as "
+                           "x.shape[0] or len(x)")
             values.append(v)
         if len(values) == 1:
             values.insert(0, self.b.const(0))
@@ -408,13 +409,13 @@ class _FunctionLowerer:
                 for n in carried]
 
     def finish_loop(self, node: ast.stmt, body: list[ast.stmt], carried: list[str],
-                    results: Sequence[Value], env0: dict[str, FVal], exclude: set[str]) -> None:
+                    results: Sequence[Value], exclude: set[str]) -> None:
         line = node.lineno + self.src.first_line - 1
         for n in loops.assigned_names(body):
             if n not in carried and n not in exclude:
                 self.env[n] = _Unassigned(n, line, loop=True)
-        for n in exclude:
-            self.env[n] = env0[n] if n in env0 else _Unassigned(n, line, loop=True)
+        for n in exclude - set(carried):
+            self.env[n] = _Unassigned(n, line, loop=True)
         for n, r in zip(carried, results, strict=True):
             self.env[n] = r
             self.params.discard(n)
@@ -425,7 +426,10 @@ class _FunctionLowerer:
         start, stop, step = self.range_bounds(node)
         target = node.target.id
         carried = self.carried_names(node, node.body, {target})
-        env0 = dict(self.env)
+        if isinstance(self.env.get(target), Value):
+            # Bound before the loop: afterwards it holds the last index taken, or its old
+            # value when the loop runs no iterations, as in Python.
+            carried.append(target)
 
         def once() -> None:
             self.env[target] = Value(I64, target)
@@ -442,11 +446,10 @@ class _FunctionLowerer:
         results = self.b.emit("for", [start, stop, step, *inits],
                               regions=(Block((index, *params), tuple(ops), tuple(yields)),),
                               names=[p.name for p in params])
-        self.finish_loop(node, node.body, carried, results, env0, {target})
+        self.finish_loop(node, node.body, carried, results, {target})
 
     def while_loop(self, node: ast.While) -> None:
         carried = self.carried_names(node, node.body, set())
-        env0 = dict(self.env)
         types = self.loop_types(node, carried, lambda: self.lower_statements(node.body))
         inits = self.loop_entry(node, carried, types)
         with self.b.region() as cond_ops:
@@ -461,7 +464,7 @@ class _FunctionLowerer:
             regions=(Block(tuple(cond_params), tuple(cond_ops), (cond,)),
                      Block(tuple(body_params), tuple(body_ops), tuple(yields))),
             names=[p.name for p in body_params])
-        self.finish_loop(node, node.body, carried, results, env0, set())
+        self.finish_loop(node, node.body, carried, results, set())
 
     def statement(self, stmt: ast.stmt, first: bool) -> None:
         if isinstance(stmt, ast.Assign):
@@ -521,6 +524,11 @@ class _FunctionLowerer:
                source: ast.expr | None = None) -> None:
         if isinstance(target, ast.Name):
             if isinstance(value, Value):
+                if loops.is_result_name(target.id) and value.type.ndim > 0:
+                    # A return inside a loop: the loop stops here, so later writes never
+                    # reach the returned array, but the memory tracking cannot know that.
+                    value = self.b.op("copy", value)
+                    source = None
                 value = self.b.rename(value, target.id)
                 if loops.is_result_name(target.id):
                     old = self.result_types.get(target.id)
@@ -839,16 +847,30 @@ class _FunctionLowerer:
         return self.b.op("ne", v, self.b.const(0, Type(v.type.dtype)))
 
     def expr_BoolOp(self, node: ast.BoolOp) -> FVal:
-        values = [self.value(v) for v in node.values]
-        for v, n in zip(values, node.values, strict=True):
-            if v.type != BOOL:
-                self.error(n, "'and'/'or' are supported on conditions (booleans) only",
-                           "compare explicitly, e.g. 'x > 0 and y > 0'")
-        result = values[0]
-        name = "and" if isinstance(node.op, ast.And) else "or"
-        for v in values[1:]:
-            result = self.b.op(name, result, v)
+        """``and``/``or`` on booleans. An operand that may fail (it indexes, calls or
+        divides) is evaluated only when the ones before it do not decide, as in Python."""
+        is_and = isinstance(node.op, ast.And)
+        result = self.bool_operand(node.values[0])
+        for operand in node.values[1:]:
+            if not _may_fail(operand):
+                result = self.b.op("and" if is_and else "or", result,
+                                   self.bool_operand(operand))
+                continue
+            with self.b.region() as rest_ops:
+                rest = self.bool_operand(operand)
+            with self.b.region() as decided_ops:
+                decided = self.b.const(not is_and, BOOL)
+            arms = (Block((), tuple(rest_ops), (rest,)), Block((), tuple(decided_ops), (decided,)))
+            (result,) = self.b.emit("if", [result], regions=arms if is_and else arms[::-1],
+                                    result_types=(BOOL,))
         return result
+
+    def bool_operand(self, node: ast.expr) -> Value:
+        v = self.value(node)
+        if v.type != BOOL:
+            self.error(node, "'and'/'or' are supported on conditions (booleans) only",
+                       "compare explicitly, e.g. 'x > 0 and y > 0'")
+        return v
 
     def expr_Compare(self, node: ast.Compare) -> FVal:
         left = self.value(node.left)
@@ -1073,7 +1095,8 @@ _BUILTIN_HINTS = {id(k): v for k, v in {
     builtins.print: "symdiff functions are pure: remove the print",
     builtins.round: "rounding is not differentiable; not supported",
     builtins.pow: "use x ** y",
-    builtins.range: "loops are not supported yet",
+    builtins.range: "range() is supported only as the iterable of a for loop: "
+                    "for i in range(n): ...",
     builtins.isinstance: "symdiff specializes on argument kinds; write one function per kind",
 }.items()}
 
@@ -1095,6 +1118,13 @@ def _always_returns(stmts: list[ast.stmt]) -> bool:
     if isinstance(last, ast.If):
         return _always_returns(last.body) and _always_returns(last.orelse)
     return False
+
+
+def _may_fail(node: ast.expr) -> bool:
+    """True when evaluating ``node`` may raise (an index, a call, a division)."""
+    return any(isinstance(n, (ast.Subscript, ast.Call))
+               or isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Div, ast.FloorDiv, ast.Mod))
+               for n in ast.walk(node))
 
 
 def _returns_inside(stmt: ast.stmt) -> bool:

@@ -590,6 +590,17 @@ register(OpDef("while", None, _while_type, _emitted_as_statement, region_types=_
                doc="while loop with loop-carried values: args are their initial values; the "
                    "first region takes them and yields the condition, the second takes them and "
                    "yields the next ones; the results are the final ones."))
+def _range_length_type(types: list[Type], attrs: dict) -> tuple[Type, ...]:
+    if any(t != I64 for t in types):
+        raise TypeError("range_length takes three integers")
+    return (I64,)
+
+
+register(OpDef("range_length", 3, _range_length_type,
+               lambda ctx, op, a: f"len(range({', '.join(a)}))",
+               differentiable=False,
+               doc="len(range(start, stop, step)); raises ValueError when step is zero, as "
+                   "range() does."))
 register(OpDef("tape_push", 3, _tape_push_type, _emit_tape_push, differentiable=False,
                doc="tape with scalar v stored at slot k (grown by doubling when full); the "
                    "tape is private to its loop and updated in place."))

@@ -181,7 +181,10 @@ def reverse_if(adj: Adjoints, op: Op, gs: tuple[Value | None, ...]) -> None:
     Each branch recomputes its primal ops (values inside a region are not
     visible outside it), runs the adjoint sweep of that region seeded with the
     incoming adjoints of the op's results, and yields the adjoints of the
-    active values it reads from outside. Those are then accumulated.
+    active values it reads from outside. A value whose adjoint has
+    contributions already enters each branch with them, so a branch adds into
+    it (in place, for an element's contribution) and the other passes it on;
+    the others' adjoints are accumulated after the if.
     """
     b = adj.b
     outer = [v for region in op.regions for v in free_values(region)]
@@ -196,6 +199,9 @@ def reverse_if(adj: Adjoints, op: Op, gs: tuple[Value | None, ...]) -> None:
             inner = Adjoints(b, adj.active | {mapping[v] for v in adj.active if v in mapping},
                              adj.shapes, adj.plans)
             inner.dim_source = adj.dim_source
+            for v in needed:
+                if v in adj.bars:
+                    inner.bars[v] = adj.bars[v]
             for k, g in enumerate(gs):
                 if g is not None:
                     y = mapping.get(region.yields[k], region.yields[k])
@@ -206,5 +212,8 @@ def reverse_if(adj: Adjoints, op: Op, gs: tuple[Value | None, ...]) -> None:
     results = b.emit("if", [op.args[0]], regions=tuple(regions),
                      names=[f"{hint(v)}_bar" for v in needed],
                      result_types=tuple(v.type.with_dtype("f64") for v in needed))
-    for v, contribution in zip(needed, results, strict=True):
-        adj.add(v, contribution)
+    for v, total in zip(needed, results, strict=True):
+        if v in adj.bars:
+            adj.bars[v] = total
+        else:
+            adj.add(v, total)

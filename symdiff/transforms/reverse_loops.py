@@ -37,6 +37,40 @@ from symdiff.ir.types import I64
 LOOPS = ("for", "while")
 
 
+@dataclass(eq=False)
+class WriteStep:
+    """An element write of an undo log's array, and the value saved before it."""
+
+    write: Op                      # the setitem
+    index_ops: list[Op]            # ops of enclosing branches recomputing its index
+    save: Value | None = None      # the overwritten part, a value of the body's top level
+
+
+@dataclass(eq=False)
+class IfStep:
+    """An ``if`` whose branches update an undo log's array only by element writes."""
+
+    op: Op
+    result: int                    # which of the if's results is the array
+    start: Value                   # the array's version before the if
+    arms: list[list[Step]]         # each branch's steps, in order
+    cond_ops: list[Op]             # ops of enclosing branches recomputing the condition
+
+
+Step = WriteStep | IfStep
+
+
+@dataclass
+class UndoLog:
+    """A carried array updated only by element writes (at the body's top level or
+    inside ifs), rebuilt in the reverse loop instead of taped whole."""
+
+    carried: int                   # index of the carried array
+    steps: list[Step]              # the body's top-level steps, in order
+    saves: dict[int, list[Op]]     # body position -> ops saving what it overwrites
+    saved: list[Value]             # the saved values, in order
+
+
 @dataclass
 class LoopPlan:
     """A loop's reverse body and what its forward run must save for it."""
@@ -53,8 +87,8 @@ class LoopPlan:
     # ops added to the forward body: the dimensions of values only taped by shape
     shape_ops: list[Op] = field(default_factory=list)
     # undo logs: carried arrays updated only by element writes, whose earlier versions
-    # the reverse body reads: (carried index, the writes in order, the overwritten parts)
-    undo: list[tuple[int, list[Op], list[Op]]] = field(default_factory=list)
+    # the reverse body reads
+    undo: list[UndoLog] = field(default_factory=list)
     # yields read from their parameter's tape one slot later -> the carried index
     shifted: dict[Value, int] = field(default_factory=dict)
 
@@ -113,12 +147,11 @@ def plan_loop(adj, op: Op) -> LoopPlan | None:
     body_values = set(body.params) | set(producers)
     needed = [v for v in reads if v in body_values and v is not index]
     undo = _undo_logs(b, params, body, producers, needed)
-    for _, writes, _ in undo:
-        chain = {w.args[0] for w in writes} | {w.result for w in writes}
+    for log in undo:
+        chain = {v for step in log.steps for v in _versions(step)}
         needed = [v for v in needed if v not in chain]
-        for w in writes:
-            needed.extend(a for a in w.args[2:] if a in body_values and a is not index
-                          and a not in needed)
+        needed.extend(a for a in _step_inputs(log.steps) if a in body_values
+                      and a is not index and a not in needed)
     recompute: list[Op] = []
     taped: list[Value] = []
     cheap: dict[Value, bool] = {}
@@ -145,7 +178,7 @@ def plan_loop(adj, op: Op) -> LoopPlan | None:
             ops = _use_dims(ops, v, dims)
         else:
             taped.append(v)
-    taped.extend(save.result for _, _, saves in undo for save in saves)
+    taped.extend(v for log in undo for v in log.saved)
     # A carried value's next version is its parameter one iteration later: when both are
     # needed, tape the parameter once more after the loop and read the next version there.
     shifted: dict[Value, int] = {}
@@ -161,42 +194,240 @@ def plan_loop(adj, op: Op) -> LoopPlan | None:
 
 
 def _undo_logs(b: Builder, params: tuple[Value, ...], body: Block, producers: dict[Value, Op],
-               needed: list[Value]) -> list[tuple[int, list[Op], list[Op]]]:
+               needed: list[Value]) -> list[UndoLog]:
     """The carried arrays to rebuild in the reverse loop from undo logs.
 
-    A carried array whose body only writes elements (``out[i] = v``: a chain of
-    setitem ops from the parameter to the yield) and whose earlier versions the
-    adjoint reads is not taped whole each iteration: the forward loop saves the
-    part each write overwrites, and the reverse loop carries the final array
-    back, undoing one iteration's writes per reverse iteration. Memory is
-    O(number of writes). Each saved part is a new ``getitem`` op (returned,
-    to be inserted right before its write).
+    A carried array whose body only writes elements (``out[i] = v``, also inside
+    ``if`` branches: a chain of setitem and if ops from the parameter to the
+    yield) and whose earlier versions the adjoint reads is not taped whole each
+    iteration: the forward loop saves the part each write overwrites, and the
+    reverse loop carries the final array back, undoing one iteration's writes per
+    reverse iteration. Memory is O(number of writes). A top-level write saves
+    right before itself; the writes inside an ``if`` save, right before the if,
+    from the array as the if receives it, under the if's own condition (so an
+    index valid only in its branch is never read). Returns the logs with their
+    save ops, to be inserted before the body ops they precede.
     """
     out = []
     wanted = set(needed)
+    position = {o: k for k, o in enumerate(body.ops)}
     for j, p in enumerate(params):
         if p.type.ndim == 0:
             continue
-        writes: list[Op] = []
-        v = body.yields[j]
-        while v in producers and producers[v].name == "setitem":
-            writes.append(producers[v])
-            v = producers[v].args[0]
-        if v is not p or not writes:
+        found = _chain(body.yields[j], producers, set(producers))
+        if found is None or found[1] is not p or not found[0]:
             continue
-        writes.reverse()
-        chain = {p} | {w.result for w in writes}
-        if not chain & wanted:
+        steps = found[0]
+        chain = {p} | {v for step in steps for v in _versions(step)}
+        if not chain & wanted or not _recomputable(steps, chain):
             continue
-        saves = []
-        for w in writes:
-            with b.region():
-                (old,) = b.emit("getitem", [w.args[0], *w.args[2:]], spec=w.attr("spec"),
-                                names=[f"{hint(p)}_old"])
-                saves.append(b.ops[-1])
-            del old
-        out.append((j, writes, saves))
+        saves: dict[int, list[Op]] = {}
+        saved: list[Value] = []
+        for step in steps:
+            with b.region() as ops, b.at(step.op.loc if isinstance(step, IfStep)
+                                         else step.write.loc):
+                if isinstance(step, WriteStep):
+                    w = step.write
+                    step.save = b.op("getitem", w.args[0], *w.args[2:], spec=w.attr("spec"),
+                                     name_hint=f"{hint(p)}_old")
+                else:
+                    _guarded_saves(b, step, step.start, {}, hint(p))
+            pos = position[step.write if isinstance(step, WriteStep) else step.op]
+            saves[pos] = list(ops)
+            saved.extend(w.save for w in _writes([step]) if w.save not in saved)  # type: ignore[misc]
+        out.append(UndoLog(j, steps, saves, saved))
     return out
+
+
+def _chain(v: Value, producers: dict[Value, Op],
+           local: set[Value]) -> tuple[list[Step], Value] | None:
+    """The steps that made array version ``v`` from a version defined outside
+    ``local`` (the values of the block and of the branches around it), and that
+    version; None when something other than element writes and ifs made it."""
+    steps: list[Step] = []
+    while v in local:
+        op = producers[v]
+        if op.name == "setitem":
+            steps.append(WriteStep(op, []))
+            v = op.args[0]
+        elif op.name == "if":
+            r = op.results.index(v)
+            arms, start = [], None
+            for region in op.regions:
+                inner = {x: o for o in region.ops for x in o.results}
+                found = _chain(region.yields[r], {**producers, **inner}, set(inner))
+                if found is None or (start is not None and found[1] is not start):
+                    return None
+                arms.append(found[0])
+                start = found[1]
+            assert start is not None
+            steps.append(IfStep(op, r, start, arms, []))
+            v = start
+        else:
+            return None
+    steps.reverse()
+    return steps, v
+
+
+def _versions(step: Step) -> list[Value]:
+    """The top-level array versions a step reads and makes."""
+    if isinstance(step, WriteStep):
+        return [step.write.args[0], step.write.result]
+    return [step.start, step.op.results[step.result]]
+
+
+def _writes(steps: list[Step]) -> list[WriteStep]:
+    out: list[WriteStep] = []
+    for step in steps:
+        if isinstance(step, WriteStep):
+            out.append(step)
+        else:
+            for arm in step.arms:
+                out.extend(_writes(arm))
+    return out
+
+
+def _recomputable(steps: list[Step], chain: set[Value]) -> bool:
+    """Fill in the ops each write inside a branch needs to recompute its index (and
+    each nested if its condition) from values outside the top-level if: pure scalar
+    ops without regions, reading no version of the array. False when impossible."""
+    for step in steps:
+        if isinstance(step, IfStep):
+            defined: dict[Value, Op] = {}
+            if not _fill(step, defined, chain):
+                return False
+    return True
+
+
+def _fill(step: IfStep, defined: dict[Value, Op], chain: set[Value]) -> bool:
+    for arm, region in zip(step.arms, step.op.regions, strict=True):
+        inner = {**defined, **{x: o for o in region.ops for x in o.results}}
+        for sub in arm:
+            wanted = sub.write.args[2:] if isinstance(sub, WriteStep) else sub.op.args[:1]
+            ops: list[Op] = []
+            for v in wanted:
+                if not _scalar_ops(v, inner, chain, ops):
+                    return False
+            if isinstance(sub, WriteStep):
+                sub.index_ops = ops
+            else:
+                sub.cond_ops = ops
+                if not _fill(sub, inner, chain):
+                    return False
+    return True
+
+
+def _scalar_ops(v: Value, inner: dict[Value, Op], chain: set[Value], out: list[Op]) -> bool:
+    if v in chain:
+        return False
+    op = inner.get(v)
+    if op is None:
+        return True  # defined outside the if (and not a version of the array)
+    if op in out:
+        return True
+    if op.regions or not lookup(op.name).pure or v.type.ndim != 0:
+        return False
+    for a in op.args:
+        if not _scalar_ops(a, inner, chain, out):
+            return False
+    out.append(op)
+    return True
+
+
+def _step_inputs(steps: list[Step]) -> list[Value]:
+    """Values of the body the reverse rebuild reads: top-level write indices, if
+    conditions, and what the branch writes' recomputed indices read."""
+    out: list[Value] = []
+    for step in steps:
+        if isinstance(step, WriteStep):
+            out.extend(step.write.args[2:])
+        else:
+            out.append(step.op.args[0])
+            out.extend(_free_inputs(step))
+    return out
+
+
+def _free_inputs(step: IfStep) -> list[Value]:
+    made: set[Value] = set()
+    reads: list[Value] = []
+    stack: list[Step] = [step]
+    while stack:
+        s = stack.pop()
+        if isinstance(s, WriteStep):
+            ops, wanted = s.index_ops, list(s.write.args[2:])
+        else:
+            ops, wanted = s.cond_ops, list(s.op.args[:1])
+            for arm in s.arms:
+                stack.extend(arm)
+        for o in ops:
+            made.update(o.results)
+            reads.extend(o.args)
+        reads.extend(wanted)
+    return [v for v in dict.fromkeys(reads) if v not in made]
+
+
+def _guarded_saves(b: Builder, step: IfStep, version: Value, subst: dict[Value, Value],
+                   name: str) -> None:
+    """Emit an if on ``step``'s condition whose branches read, from ``version``, the
+    parts their writes will overwrite (a placeholder for the other branch's writes);
+    sets each write's ``save``."""
+    writes = _writes([step])
+    arms_ops: list[list[Op]] = []
+    arms_got: list[dict[WriteStep, Value]] = []
+    for arm in step.arms:
+        got: dict[WriteStep, Value] = {}
+        with b.region() as ops:
+            _arm_saves(b, arm, version, dict(subst), got, name)
+        arms_ops.append(ops)
+        arms_got.append(got)
+    # The branches exclude each other: their saves share slots, one per type and rank.
+    slot_of: dict[WriteStep, tuple] = {}
+    slots: list[tuple] = []
+    for got in arms_got:
+        rank: dict = {}
+        for w in writes:
+            if w in got:
+                t = got[w].type
+                slot_of[w] = (t, rank.get(t, 0))
+                rank[t] = rank.get(t, 0) + 1
+                if slot_of[w] not in slots:
+                    slots.append(slot_of[w])
+    regions = []
+    for ops, got in zip(arms_ops, arms_got, strict=True):
+        filled = {slot_of[w]: v for w, v in got.items()}
+        with b.region(ops):
+            ys = [filled[slot] if slot in filled else _placeholder(b, slot[0]) for slot in slots]
+        regions.append(Block((), tuple(ops), tuple(ys)))
+    cond = subst.get(step.op.args[0], step.op.args[0])
+    results = b.emit("if", [cond], regions=tuple(regions),
+                     result_types=tuple(slot[0] for slot in slots),
+                     names=[f"{name}_old"] * len(slots))
+    for w in writes:
+        w.save = results[slots.index(slot_of[w])]
+
+
+def _arm_saves(b: Builder, steps: list[Step], version: Value, local: dict[Value, Value],
+               got: dict[WriteStep, Value], name: str) -> None:
+    for step in steps:
+        if isinstance(step, WriteStep):
+            for o in step.index_ops:
+                b.append(clone_op(o, local))
+            w = step.write
+            got[step] = b.op("getitem", version, *[local.get(a, a) for a in w.args[2:]],
+                             spec=w.attr("spec"), name_hint=f"{name}_old")
+        else:
+            for o in step.cond_ops:
+                b.append(clone_op(o, local))
+            _guarded_saves(b, step, version, local, name)
+            for w in _writes([step]):
+                assert w.save is not None
+                got[w] = w.save
+
+
+def _placeholder(b: Builder, t) -> Value:
+    if t.ndim == 0:
+        return b.const(0, t)
+    return b.op("zeros", *[b.const(0)] * t.ndim, dtype=t.dtype)
 
 
 def _shape_only(v: Value, ops: list[Op]) -> bool:
@@ -288,13 +519,14 @@ def _collect(v: Value, producers: dict[Value, Op], index: Value | None, out: lis
 def trip_count(b: Builder, start: Value, stop: Value, step: Value) -> Value:
     """``len(range(start, stop, step))`` as IR."""
     c = const_value(step)
+    if not isinstance(c, int):
+        # A step known only at run time may be zero: range() raises then, and so does this.
+        return b.op("range_length", start, stop, step, name_hint="trip")
     distance = b.sub(stop, start)
     if c == 1:
         span = distance
-    elif isinstance(c, int):
-        span = b.op("floordiv", b.add(distance, b.const(c - (1 if c > 0 else -1))), step)
     else:
-        span = b.op("floordiv", b.add(distance, b.sub(step, b.op("sign", step))), step)
+        span = b.op("floordiv", b.add(distance, b.const(c - (1 if c > 0 else -1))), step)
     return b.op("maximum", span, b.const(0), name_hint="trip")
 
 
@@ -320,11 +552,11 @@ def emit_taping_loop(b: Builder, op: Op, plan: LoopPlan, *, reuse: bool) -> tupl
         results = op.results
     extra_ops = [clone_op(o, mapping) if not reuse else o for o in plan.shape_ops]
     # The overwritten parts are saved right before their writes.
-    position = {o: k for k, o in enumerate(op.regions[-1].ops)}
-    save_before: dict[int, Op] = {}
-    for _, writes, saves in plan.undo:
-        for w, save in zip(writes, saves, strict=True):
-            save_before[position[w]] = clone_op(save, mapping) if not reuse else save
+    save_before: dict[int, list[Op]] = {}
+    for log in plan.undo:
+        for k, save_ops in log.saves.items():
+            save_before.setdefault(k, []).extend(
+                [clone_op(o, mapping) for o in save_ops] if not reuse else save_ops)
     taped = [mapping.get(v, v) for v in plan.taped]
     if op.name == "for":
         start, stop, step = op.args[:3]
@@ -336,14 +568,15 @@ def emit_taping_loop(b: Builder, op: Op, plan: LoopPlan, *, reuse: bool) -> tupl
     tape_inits: list[Value] = []
     shifted_params = {params[j] for j in plan.shifted.values()}
     for v in taped:
+        # A shifted parameter's tape takes one more slot after the loop: its final value.
+        slots = b.add(capacity, b.const(1)) if v in shifted_params and trip is not None \
+            else capacity
         if v.type.ndim == 0:
-            slots = b.add(capacity, b.const(1)) if v in shifted_params and trip is not None \
-                else capacity
             tape_inits.append(b.op("empty", slots, dtype=v.type.dtype, name_hint=f"{hint(v)}_tape"))
         else:
             tape_inits.append(b.op("empty", b.const(0), dtype=v.type.dtype,
                                    name_hint=f"{hint(v)}_tape"))
-            tape_inits.append(b.op("empty", capacity, b.const(v.type.ndim + 1), dtype="i64",
+            tape_inits.append(b.op("empty", slots, b.const(v.type.ndim + 1), dtype="i64",
                                    name_hint=f"{hint(v)}_index"))
     tape_params = [Value(t.type, hint(t)) for t in tape_inits]
     tape_of: dict[Value, list[Value]] = {}
@@ -370,11 +603,21 @@ def emit_taping_loop(b: Builder, op: Op, plan: LoopPlan, *, reuse: bool) -> tupl
         else:
             counter = Value(I64, "count")
             slot = counter
+        # An array is copied onto its tape as soon as it exists: later writes of the
+        # body may update it in place.
+        for v in body.params:
+            if v in tape_of and v.type.ndim:
+                push(v)
         for k, body_op in enumerate(body.ops):
-            if k in save_before:
-                b.append(save_before[k])
-                push(save_before[k].result)
+            for save_op in save_before.get(k, ()):
+                b.append(save_op)
+                for v in save_op.results:
+                    if v in tape_of:
+                        push(v)
             b.append(body_op)
+            for v in body_op.results:
+                if v in tape_of and v.type.ndim:
+                    push(v)
         ops.extend(extra_ops)
         for v in taped:
             if v not in pushed:
@@ -464,16 +707,11 @@ def emit_reverse_loop(adj, op: Op, plan: LoopPlan, gs: tuple[Value | None, ...],
             b.append(clone_op(rop, subst))
         # Undo logs: step each rebuilt array back to its version at the iteration's start.
         rebuilt_params, rebuilt_next = [], []
-        for j, writes, saves in plan.undo:
-            current = Value(params[j].type, f"{hint(params[j])}_rebuilt")
+        for log in plan.undo:
+            p = params[log.carried]
+            current = Value(p.type, f"{hint(p)}_rebuilt")
             rebuilt_params.append(current)
-            subst[writes[-1].result] = current
-            for w, save in zip(reversed(writes), reversed(saves), strict=True):
-                index = [subst.get(a, a) for a in w.args[2:]]
-                current = b.op("setitem", current, subst[save.result], *index,
-                               spec=w.attr("spec"), name_hint=f"{hint(params[j])}_rebuilt")
-                subst[w.args[0]] = current
-            rebuilt_next.append(current)
+            rebuilt_next.append(_undo(b, log.steps, current, subst, True, f"{hint(p)}_rebuilt"))
         for rop in rb.ops:
             b.append(clone_op(rop, subst))
     yields = tuple(subst.get(y, y) for y in rb.yields)
@@ -490,8 +728,8 @@ def emit_reverse_loop(adj, op: Op, plan: LoopPlan, gs: tuple[Value | None, ...],
     minus_one = b.const(-1)
     names = [f"{hint(params[j])}_bar" for j in plan.carried] + [f"{hint(u)}_bar"
                                                                 for u in plan.outer]
-    rebuilt_inits = [results[j] for j, _, _ in plan.undo]
-    names += [f"{hint(params[j])}_rebuilt" for j, _, _ in plan.undo]
+    rebuilt_inits = [results[log.carried] for log in plan.undo]
+    names += [f"{hint(params[log.carried])}_rebuilt" for log in plan.undo]
     out = b.emit("for", [last, minus_one, minus_one, *carry_inits, *outer_inits, *rebuilt_inits],
                  regions=(block,), names=names)
     carry_out = out[:len(plan.carried)]
@@ -500,6 +738,43 @@ def emit_reverse_loop(adj, op: Op, plan: LoopPlan, gs: tuple[Value | None, ...],
         adj.bars[u] = v
     for j, v in zip(plan.carried, carry_out, strict=True):
         adj.add(inits[j], v)
+
+
+def _undo(b: Builder, steps: list[Step], current: Value, subst: dict[Value, Value], top: bool,
+          name: str) -> Value:
+    """Undo ``steps`` (in reverse) on ``current``, the array as they left it; returns the
+    array as they found it. At the top level, ``subst`` learns each version rebuilt."""
+    for step in reversed(steps):
+        if isinstance(step, WriteStep):
+            w = step.write
+            if top:
+                subst[w.result] = current
+            for o in step.index_ops:
+                b.append(clone_op(o, subst))
+            assert step.save is not None
+            index = [subst.get(a, a) for a in w.args[2:]]
+            with b.at(w.loc):
+                current = b.op("setitem", current, subst[step.save], *index,
+                               spec=w.attr("spec"), name_hint=name)
+            if top:
+                subst[w.args[0]] = current
+            continue
+        if top:
+            subst[step.op.results[step.result]] = current
+        for o in step.cond_ops:
+            b.append(clone_op(o, subst))
+        regions = []
+        for arm in step.arms:
+            with b.region() as ops:
+                y = _undo(b, arm, current, dict(subst), False, name)
+            regions.append(Block((), tuple(ops), (y,)))
+        cond = step.op.args[0]
+        with b.at(step.op.loc):
+            (current,) = b.emit("if", [subst.get(cond, cond)], regions=tuple(regions),
+                                result_types=(current.type,), names=[name])
+        if top:
+            subst[step.start] = current
+    return current
 
 
 def reverse_loop(adj, op: Op, gs: tuple[Value | None, ...]) -> None:
