@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -81,7 +82,10 @@ def _check_program(body: str, root: Path, seed: int) -> None:
     f = _load(body, root)
     rng = np.random.default_rng(seed)
     args = (rng.uniform(-1.5, 1.5, N), rng.uniform(-1.5, 1.5, N), float(rng.uniform(-1.5, 1.5)))
+    before = [np.copy(a) for a in args]
     value, grads = sd.value_and_grad(f, argnums=(0, 1, 2), backend="python")(*args)
+    for a, b in zip(args, before, strict=True):
+        assert np.array_equal(a, b), "the gradient wrote into an argument"
     assert np.isclose(value, f(*args), rtol=1e-12, atol=1e-12)
     for k, g in enumerate(grads):
         assert_close(g, central_difference(f, args, k), rtol=1e-4, atol=1e-5)
@@ -230,11 +234,48 @@ WRITE_IN_BRANCH_THEN_READ = """\
 """
 
 
+# Found by `loop_programs`: the adjoint of a0 starts as the argument y itself, and a
+# write into it through an if's result went in place, into y.
+ADJOINT_STARTS_AS_AN_ARGUMENT = """\
+    out = np.zeros(4)
+    a0 = y * s
+    for i in range(1):
+        if x[i] > 0.0:
+            out[i] = s * x[i] + x[i]
+        if x[i] > 0.0:
+            a0[i] = a0[(i + 1) % 4] * x[i] + s
+        if x[i] > 0.0:
+            out[i] = s * x[i] + x[i]
+        else:
+            a0 = np.tanh(a0 * s + y)
+    return np.sum(out * out) + s + np.sum(a0 * y)
+"""
+
+# Found by `loop_programs`: a nested if in a branch, whose condition reads another array
+# the loop writes, guarding an element write (its undo log cannot recompute the condition).
+NESTED_CONDITION_ON_ANOTHER_ARRAY = """\
+    out = np.zeros(4)
+    a0 = x * 1.0
+    for i in range(3):
+        if x[i] > 0.0:
+            a0[i] = a0[(i + 1) % 4] * x[i] + s
+        else:
+            if out[i] > 0.0:
+                a0[i] = a0[(i + 1) % 4] * x[i] + s
+        out[i] = s * x[i] + x[i]
+    return np.sum(out * out) + s + np.sum(a0 * y)
+"""
+
+
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=loop_programs(), seed=st.integers(0, 2**32 - 1))
 def test_random_loop_programs_match_central_differences(tmp_path, body, seed):
     _check_program(body, tmp_path, seed)
 
 
-def test_loop_program_found_by_the_generator(tmp_path):
-    _check_program(WRITE_IN_BRANCH_THEN_READ, tmp_path, 0)
+@pytest.mark.parametrize("body", [WRITE_IN_BRANCH_THEN_READ, NESTED_CONDITION_ON_ANOTHER_ARRAY,
+                                  ADJOINT_STARTS_AS_AN_ARGUMENT],
+                         ids=["write-in-branch-then-read", "nested-condition-on-another-array",
+                              "adjoint-starts-as-an-argument"])
+def test_loop_programs_found_by_the_generator(tmp_path, body):
+    _check_program(body, tmp_path, 0)

@@ -411,14 +411,21 @@ def _fresh_next(y: Value, body: Block, param: Value) -> bool:
 def _writes_in_place(body: Block, param: Value) -> bool:
     """True when an op of ``body`` (or of a region inside it) may update ``param`` in
     place: an element write or scatter-add into it, an in-place accumulation into it,
-    or a nested loop that takes it over."""
+    or a nested loop that takes it over; through any value that may share its memory
+    (a view of it, an if result a branch yields it as, an earlier write's result)."""
+    aliases = {param}
     for op in body.walk():
-        if op.name in ("setitem", "index_add") and op.args[0] is param:
+        if op.name in ("setitem", "index_add") and op.args[0] in aliases:
             return True
-        if op.name == "add" and param in op.args:
+        if op.name == "add" and aliases & set(op.args):
             return True
-        if op.name in ("for", "while") and param in op.args:
+        if op.name in ("for", "while") and aliases & set(op.args):
             return True
+        if op.name == "if":
+            aliases.update(r for k, r in enumerate(op.results)
+                           if any(region.yields[k] in aliases for region in op.regions))
+        elif lookup(op.name).view and op.args and op.args[0] in aliases:
+            aliases.update(op.results)
     return False
 
 

@@ -219,7 +219,8 @@ def _undo_logs(b: Builder, params: tuple[Value, ...], body: Block, producers: di
             continue
         steps = found[0]
         chain = {p} | {v for step in steps for v in _versions(step)}
-        if not chain & wanted or not _recomputable(steps, chain):
+        body_arrays = {v for v in (*params, *producers) if v.type.ndim}
+        if not chain & wanted or not _recomputable(steps, body_arrays):
             continue
         saves: dict[int, list[Op]] = {}
         saved: list[Value] = []
@@ -290,7 +291,9 @@ def _writes(steps: list[Step]) -> list[WriteStep]:
 def _recomputable(steps: list[Step], chain: set[Value]) -> bool:
     """Fill in the ops each write inside a branch needs to recompute its index (and
     each nested if its condition) from values outside the top-level if: pure scalar
-    ops without regions, reading no version of the array. False when impossible."""
+    ops without regions, reading no array of the loop body (``chain``: such an array
+    may change between the if and the write, and it changes across iterations). False
+    when impossible."""
     for step in steps:
         if isinstance(step, IfStep):
             defined: dict[Value, Op] = {}
@@ -322,7 +325,7 @@ def _scalar_ops(v: Value, inner: dict[Value, Op], chain: set[Value], out: list[O
         return False
     op = inner.get(v)
     if op is None:
-        return True  # defined outside the if (and not a version of the array)
+        return True  # defined outside the if, and not an array of the loop body
     if op in out:
         return True
     if op.regions or not lookup(op.name).pure or v.type.ndim != 0:
