@@ -13,12 +13,15 @@ the IR by source transformation and emits Python that Numba compiles::
 
 __version__ = "0.1.0"
 
+import symdiff.rules.jvp as _jvp_rules  # noqa: E402,F401  (registers the JVP rules)
 import symdiff.rules.vjp as _vjp_rules  # noqa: E402,F401  (registers the VJP rules)
-from symdiff.api import grad, jit, show_ir, value_and_grad
+from symdiff.api import egrad, elementwise_grad, grad, jit, show_ir, value_and_grad
+from symdiff.derivatives import hessian, hvp, jacobian, jvp, vjp
 from symdiff.errors import CompileError, SignatureError, SymdiffError, UnsupportedSyntaxError
 from symdiff.transforms.reverse import NotDifferentiableError
 
 __all__ = [
     "CompileError", "NotDifferentiableError", "SignatureError", "SymdiffError",
-    "UnsupportedSyntaxError", "grad", "jit", "show_ir", "value_and_grad",
+    "UnsupportedSyntaxError", "egrad", "elementwise_grad", "grad", "hessian", "hvp", "jacobian",
+    "jit", "jvp", "show_ir", "value_and_grad", "vjp",
 ]

@@ -32,6 +32,11 @@ def _fast_key(a: Any) -> Any:
     return (a.dtype, a.ndim) if type(a) is _ndarray else type(a)
 
 
+# Transforms whose result takes the function's own arguments, and so can be transformed
+# again (a single-argnum grad of a scalar function, egrad of an elementwise one).
+NESTABLE = ("grad", "egrad")
+
+
 class Compiled:
     """A transformed function: call it like the original.
 
@@ -42,12 +47,21 @@ class Compiled:
     def __init__(self, fn: Callable[..., Any], transform: Transform, backend: str = "numba"):
         if backend not in BACKENDS:
             raise SymdiffError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-        if not isinstance(fn, FunctionType):
-            inner = getattr(fn, "__wrapped_symdiff__", None)
-            if inner is None:
-                raise SymdiffError(f"symdiff transforms plain Python functions, not "
-                                   f"{type(fn).__name__}")
-            fn = inner
+        if isinstance(fn, Compiled):
+            # A transform of a transformed function differentiates its derivative code.
+            if fn.transform.kind not in NESTABLE or transform.kind not in NESTABLE + ("primal",):
+                raise SymdiffError(
+                    f"symdiff.{transform.kind} of symdiff.{fn.transform.kind}(...) is not "
+                    f"supported; the transforms that compose are {', '.join(NESTABLE)}")
+            if transform.kind != "primal":
+                transform = Transform(transform.kind, transform.argnums, transform.tuple_grads,
+                                      inner=fn.transform)
+            else:
+                transform = fn.transform
+            fn = fn.__wrapped_symdiff__
+        elif not isinstance(fn, FunctionType):
+            raise SymdiffError(f"symdiff transforms plain Python functions, not "
+                               f"{type(fn).__name__}")
         self.__wrapped_symdiff__ = fn
         self.transform = transform
         self.backend = backend
@@ -130,8 +144,11 @@ class Compiled:
         return compile_transform(self.__wrapped_symdiff__, kinds, self.transform, self.backend)
 
     def __repr__(self) -> str:
-        nums = f", argnums={self.transform.argnums}" if self.transform.argnums else ""
-        return f"<symdiff.{self.transform.kind}({self.__wrapped_symdiff__.__qualname__}{nums})>"
+        text = self.__wrapped_symdiff__.__qualname__
+        for t in self.transform.chain:
+            nums = f", argnums={t.argnums}" if t.argnums else ""
+            text = f"symdiff.{t.kind}({text}{nums})"
+        return f"<{text}>"
 
 
 def _adapter(entry: Callable[..., Any], n_given: int, full: tuple[Any, ...]) -> Callable[..., Any]:
@@ -197,6 +214,16 @@ Gradients have the shape of their argument; scalars come back as floats.
 value_and_grad = _decorator("value_and_grad")
 value_and_grad.__doc__ = """Like `grad`, returning ``(value, gradient)`` from one sweep."""
 
+elementwise_grad = _decorator("egrad")
+elementwise_grad.__doc__ = """Elementwise gradient: the vector-Jacobian product with ones.
+
+For a function applied elementwise to an array (``np.tanh(x)``, ``x ** 3``)
+this is the array of each output's derivative in its own input. It composes:
+``egrad(egrad(f))`` is the second derivative, built by differentiating the
+first derivative's IR again. Works as a decorator, like `grad`.
+"""
+egrad = elementwise_grad
+
 
 def jit(fn: Callable[..., Any] | None = None, *, backend: str = "numba") -> Any:
     """The function itself, compiled the way symdiff compiles its derivatives."""
@@ -205,18 +232,23 @@ def jit(fn: Callable[..., Any] | None = None, *, backend: str = "numba") -> Any:
     return Compiled(fn, Transform("primal"), backend)
 
 
-STAGES = ("ast", "ir", "grad", "python", "numpy")
+STAGES = ("ast", "ir", "grad", "jvp", "egrad", "hvp", "python", "numpy")
 
 
 def show_ir(fn: Callable[..., Any], stage: str = "ir", *, wrt: int | str | Sequence[int | str] = 0,
-            args: Sequence[Any] | None = None, signature: str | None = None) -> str:
+            args: Sequence[Any] | None = None, signature: str | None = None,
+            order: int = 1, transform: str = "grad") -> str:
     """Text of one compiler stage for ``fn``.
 
     ``stage``: ``ast`` (the parsed source), ``ir`` (typed SSA IR), ``grad``
-    (simplified adjoint IR), ``python`` (generated Numba module) or ``numpy``
-    (generated module of the NumPy backend). Argument kinds come from example
-    ``args``, else from ``signature`` (``"x=f64[:], n=i64"``), else from
-    annotations. ``wrt`` names the differentiation arguments by position or name.
+    (simplified adjoint IR), ``jvp`` (forward-mode IR: tangents ``x_dot``),
+    ``egrad`` (the elementwise gradient applied ``order`` times: each level
+    differentiates the IR of the one before), ``hvp`` (forward over reverse: a
+    Hessian-vector product), ``python`` (generated Numba module) or ``numpy``
+    (generated module of the NumPy backend) of ``transform`` (``grad``, ``jvp``,
+    ``egrad``, ``hvp``). Argument kinds come from example ``args``, else from
+    ``signature`` (``"x=f64[:], n=i64"``), else from annotations. ``wrt`` names
+    the differentiation arguments by position or name.
     """
     if stage not in STAGES:
         raise SymdiffError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
@@ -231,9 +263,19 @@ def show_ir(fn: Callable[..., Any], stage: str = "ir", *, wrt: int | str | Seque
         kinds = parse_signature(f, signature)
     if stage == "ir":
         return print_function(simplify(lower(f, kinds).function))
-    transform = Transform("grad", _wrt_indices(f, wrt, kinds), tuple_grads=not isinstance(wrt, (int, str)))
-    built = build(f, kinds, transform)
-    if stage == "grad":
+    kind = stage if stage in ("grad", "jvp", "egrad", "hvp") else transform
+    if kind not in ("grad", "jvp", "egrad", "hvp"):
+        raise SymdiffError(f"unknown transform {kind!r}; choose grad, jvp, egrad or hvp")
+    if order < 1 or (order > 1 and kind != "egrad"):
+        raise SymdiffError("order is 1, or more for egrad (the elementwise gradient applied "
+                           "order times)")
+    nums = _wrt_indices(f, wrt, kinds)
+    t: Transform | None = None
+    for _ in range(order):
+        t = Transform(kind, nums, tuple_grads=not isinstance(wrt, (int, str)), inner=t)
+    assert t is not None
+    built = build(f, kinds, t)
+    if stage in ("grad", "jvp", "egrad", "hvp"):
         return print_function(built.function)
     return generate(built, "numba" if stage == "python" else "python").source
 

@@ -57,6 +57,10 @@ stages (--stage), in pipeline order:
   ast      the parsed Python source of FUNC (ast.dump)
   ir       typed SSA IR of FUNC, simplified (the default)
   grad     the reverse-mode derivative, as IR: the adjoint of `w` is `w_bar`
+  jvp      the forward-mode derivative, as IR: the tangent of `w` is `w_dot`
+  egrad    the elementwise gradient, as IR; with --order N, applied N times
+           (each level differentiates the IR of the one before)
+  hvp      forward over reverse: a Hessian-vector product, as IR
   python   the generated Python module that Numba compiles (@numba.njit);
            '# line N: <source>' comments tie it to your code
   numpy    the generated module of the plain-NumPy backend
@@ -117,12 +121,18 @@ def build_parser() -> argparse.ArgumentParser:
                                      parser_class=_Parser)
 
     show = commands.add_parser(
-        "show-ir", help="print a stage of the pipeline (ast, ir, grad, python, numpy)",
+        "show-ir", help="print a stage of the pipeline (ast, ir, grad, jvp, egrad, hvp, python, "
+                        "numpy)",
         description=SHOW_IR_DESCRIPTION, epilog=SHOW_IR_EPILOG, formatter_class=_Formatter)
     show.add_argument("target", metavar="FILE::FUNC",
                       help="a Python file and the name of a function in it, e.g. model.py::loss")
     show.add_argument("--stage", choices=STAGES, default="ir",
                       help="which stage to print (default: ir)")
+    show.add_argument("--order", type=int, default=1,
+                      help="with --stage egrad: how many times to apply it (default 1)")
+    show.add_argument("--transform", choices=("grad", "jvp", "egrad", "hvp"), default="grad",
+                      help="the derivative whose code --stage python/numpy prints "
+                           "(default: grad)")
     show.add_argument("--wrt", metavar="NAME[,NAME]", default=None,
                       help="parameters to differentiate with respect to, by name or position "
                            "(e.g. w,b or 0,1; default: the argnums of an @sd.grad decorator, "
@@ -186,7 +196,8 @@ def _run_show_ir(args: argparse.Namespace) -> int:
     if wrt is None:
         decorated = _DECORATED_ARGNUMS.get(fn)
         wrt = decorated if decorated and len(decorated) > 1 else (decorated[0] if decorated else 0)
-    text = symdiff.show_ir(fn, args.stage, wrt=wrt, signature=args.sig)
+    text = symdiff.show_ir(fn, args.stage, wrt=wrt, signature=args.sig, order=args.order,
+                           transform=args.transform)
     if not text.endswith("\n"):
         text += "\n"
     if use_color(args.color, sys.stdout):

@@ -26,6 +26,7 @@ from symdiff.ir.core import Block, Function, Value, hint
 from symdiff.ir.registry import lookup
 from symdiff.ir.types import Type
 from symdiff.ir.verify import verify
+from symdiff.transforms.forward import forward
 from symdiff.transforms.reverse import reverse
 from symdiff.transforms.simplify import simplify
 
@@ -35,20 +36,34 @@ VERIFY = True  # run the verifier after every pass (cheap; catches transform bug
 
 @dataclass(frozen=True)
 class Transform:
-    """What to build: ``primal``, ``grad`` or ``value_and_grad`` w.r.t. ``argnums``.
+    """What to build from a function: ``kind`` with respect to ``argnums``.
 
-    ``tuple_grads`` gives a tuple of gradients even for one argnum (argnums
-    was given as a tuple).
+    Kinds: ``primal``; ``grad`` and ``value_and_grad`` (reverse mode, scalar
+    output); ``egrad`` (reverse mode seeded with ones: the elementwise gradient);
+    ``jvp`` (forward mode: parameters gain one tangent per argnum, results are
+    ``(outputs, output tangents)``); ``vjp`` (reverse mode with one cotangent
+    parameter per output, results ``(outputs, adjoints)``); ``hvp`` (forward
+    over reverse: the gradient's tangent, a Hessian-vector product).
+    ``tuple_grads`` gives a tuple of gradients even for one argnum. ``inner`` is
+    a transform applied first (``egrad(egrad(f))``): this one then
+    differentiates its IR.
     """
 
     kind: str
     argnums: tuple[int, ...] = ()
     tuple_grads: bool = False
+    inner: Transform | None = None
 
     @property
     def tag(self) -> str:
         nums = "".join(map(str, self.argnums))
-        return f"{self.kind}{nums}{'t' if self.tuple_grads else ''}"
+        own = f"{self.kind}{nums}{'t' if self.tuple_grads else ''}"
+        return own if self.inner is None else f"{own}_{self.inner.tag}"
+
+    @property
+    def chain(self) -> list[Transform]:
+        """The transforms to apply, innermost first."""
+        return ([] if self.inner is None else self.inner.chain) + [self]
 
 
 @dataclass(frozen=True)
@@ -101,28 +116,55 @@ def own_results(fn: Function) -> Function:
 def build(fn: FunctionType, kinds: tuple[Type, ...], transform: Transform) -> Built:
     lowered = lower(fn, kinds)
     ir = _checked(lowered.function)
-    n_out = len(ir.returns)
-    if transform.kind == "primal":
-        final = _checked(own_results(simplify(ir)))
-        return Built(lowered, final, "tuple" if lowered.returns_tuple else "single")
-    for k in transform.argnums:
-        if not -len(ir.params) <= k < len(ir.params):
-            raise SymdiffError(f"argnums {k} is out of range: {fn.__name__} has "
-                               f"{len(ir.params)} parameter(s)")
-    wrt = [k % len(ir.params) for k in transform.argnums]
-    grad = _checked(reverse(simplify(ir), wrt))
-    yields = grad.body.yields
-    values, grads = yields[:n_out], yields[n_out:]
-    keep = (*values, *grads) if transform.kind == "value_and_grad" else grads
-    trimmed = Function(grad.name, grad.params, Block((), grad.body.ops, tuple(keep)), grad.loc)
-    final = _checked(own_results(simplify(trimmed)))
-    shape = "tuple" if transform.tuple_grads else "single"
-    if transform.kind == "value_and_grad":
-        shape = "value_" + shape
+    shape = "tuple" if lowered.returns_tuple else "single"
+    for t in transform.chain:
+        ir, shape = derive(ir, t, fn.__name__, shape)
+    final = _checked(own_results(simplify(ir)))
+    final = Function(entry_name(fn, transform), final.params, final.body, final.loc)
     return Built(lowered, final, shape)
 
 
+def derive(ir: Function, t: Transform, name: str, shape: str) -> tuple[Function, str]:
+    """The IR of transform ``t`` applied to ``ir`` (whose results are returned as
+    ``shape``), and how the new results are returned."""
+    if t.kind == "primal":
+        return ir, shape
+    for k in t.argnums:
+        if not -len(ir.params) <= k < len(ir.params):
+            raise SymdiffError(f"argnums {k} is out of range: {name} has "
+                               f"{len(ir.params)} parameter(s)")
+    wrt = [k % len(ir.params) for k in t.argnums]
+    n_out = len(ir.returns)
+    grads_shape = "tuple" if t.tuple_grads else "single"
+    if t.kind in ("grad", "value_and_grad", "egrad", "vjp"):
+        d = _checked(reverse(simplify(ir), wrt, seed_ones=t.kind == "egrad",
+                             seed_params=t.kind == "vjp"))
+        values, grads = d.body.yields[:n_out], d.body.yields[n_out:]
+        if t.kind == "value_and_grad":
+            keep, out = (*values, *grads), "value_" + grads_shape
+        elif t.kind == "vjp":
+            keep, out = (*values, *grads), f"pair:{n_out}:{shape}:{grads_shape}"
+        else:
+            keep, out = grads, grads_shape
+        return _trimmed(d, keep), out
+    if t.kind == "jvp":
+        d = _checked(forward(simplify(ir), wrt))
+        return d, f"pair:{n_out}:{shape}:{shape}"
+    if t.kind == "hvp":
+        (k,) = wrt
+        g = _checked(reverse(simplify(ir), [k]))
+        g = _trimmed(g, g.body.yields[n_out:])
+        d = _checked(forward(simplify(g), [k]))
+        return _trimmed(d, d.body.yields[1:]), "single"
+    raise SymdiffError(f"unknown transform {t.kind!r}")
+
+
+def _trimmed(fn: Function, keep: tuple[Value, ...]) -> Function:
+    return Function(fn.name, fn.params, Block((), fn.body.ops, tuple(keep)), fn.loc)
+
+
 def return_expression(shape: str, names: list[str]) -> str:
+    """How the entry returns its results ``names`` (see `derive` for the shapes)."""
     if shape == "single":
         return names[0]
     if shape == "tuple":
@@ -131,6 +173,11 @@ def return_expression(shape: str, names: list[str]) -> str:
         return f"{names[0]}, {names[1]}"
     if shape == "value_tuple":
         return f"{names[0]}, (" + "".join(n + ", " for n in names[1:]) + ")"
+    if shape.startswith("pair:"):
+        _, n, first, second = shape.split(":")
+        k = int(n)
+        return (f"{return_expression(first, names[:k])}, "
+                f"{return_expression(second, names[k:])}")
     raise AssertionError(shape)
 
 
@@ -188,7 +235,7 @@ def compile_transform(fn: FunctionType, kinds: tuple[Type, ...], transform: Tran
     if cache.read_valid(path) is not None:
         try:
             module = cache.import_file(path)
-            entry = getattr(module, _entry_name(fn, transform))
+            entry = getattr(module, entry_name(fn, transform))
         except Exception:
             entry = None  # a damaged entry is rebuilt below
     if entry is None:
@@ -207,5 +254,10 @@ def compile_transform(fn: FunctionType, kinds: tuple[Type, ...], transform: Tran
     return entry
 
 
-def _entry_name(fn: FunctionType, transform: Transform) -> str:
-    return fn.__name__ if transform.kind == "primal" else f"{fn.__name__}_grad"
+def entry_name(fn: FunctionType, transform: Transform) -> str:
+    """The generated entry's name: ``f``, ``f_grad`` (grad, value_and_grad) or ``f_<kind>``."""
+    if transform.kind == "primal" and transform.inner is None:
+        return fn.__name__
+    if transform.kind in ("grad", "value_and_grad") and transform.inner is None:
+        return f"{fn.__name__}_grad"
+    return f"{fn.__name__}_{transform.tag}"

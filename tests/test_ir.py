@@ -16,6 +16,16 @@ from symdiff.ir.verify import VerificationError, verify
 from symdiff.rules.vjp import VJP_RULES
 
 
+def test_every_op_has_a_jvp_rule_or_is_declared_non_differentiable():
+    from symdiff.rules.jvp import JVP_RULES
+    from symdiff.transforms.forward import STRUCTURED
+    missing = [name for name, op in REGISTRY.items()
+               if op.differentiable and name not in JVP_RULES and name not in STRUCTURED]
+    assert not missing, f"differentiable ops without a JVP rule: {missing}"
+    stale = [name for name in (*JVP_RULES, *STRUCTURED) if name not in REGISTRY]
+    assert not stale, f"rules for unknown ops: {stale}"
+
+
 def test_every_op_has_a_vjp_rule_or_is_declared_non_differentiable():
     missing = [name for name, op in REGISTRY.items()
                if op.differentiable and name not in VJP_RULES]

@@ -601,13 +601,11 @@ register(OpDef("range_length", 3, _range_length_type,
                differentiable=False,
                doc="len(range(start, stop, step)); raises ValueError when step is zero, as "
                    "range() does."))
-register(OpDef("tape_push", 3, _tape_push_type, _emit_tape_push, differentiable=False,
+register(OpDef("tape_push", 3, _tape_push_type, _emit_tape_push,
                doc="tape with scalar v stored at slot k (grown by doubling when full); the "
                    "tape is private to its loop and updated in place."))
 register(OpDef("tape_push_array", 4, _tape_push_array_type, _emit_tape_push_array,
-               differentiable=False,
                doc="(buffer, index) with array v stored flat at slot k; the index row k holds "
                    "its offset and shape."))
-register(OpDef("tape_get_array", 3, _tape_get_array_type, _emit_tape_get_array,
-               differentiable=False, view=True,
+register(OpDef("tape_get_array", 3, _tape_get_array_type, _emit_tape_get_array, view=True,
                doc="The array stored at slot k of a (buffer, index) tape, as a view."))

@@ -318,6 +318,20 @@ def _setitem(adj, op, g):
         adj.add(base, b.op("setitem", g, b.scalar(0.0), *index, spec=spec))
 
 
+# ------------------------------------------------------------ loop tapes
+
+
+def _tape(adj, op, gs):
+    from symdiff.transforms.reverse import NotDifferentiableError
+    raise NotDifferentiableError(
+        f"{op.loc}: reverse mode over the reverse mode of a loop is not supported; "
+        "differentiate the gradient in forward mode instead (hessian and hvp do)")
+
+
+for _name in ("tape_push", "tape_push_array", "tape_get_array"):
+    VJP_RULES[_name] = _tape
+
+
 # --------------------------------------------------------- structured ops
 
 VJP_RULES["if"] = reverse_if

@@ -98,12 +98,15 @@ class Adjoints:
         return self.bars[x] if x in self.bars else self.zero(x)
 
 
-def reverse(fn: Function, wrt: Sequence[int], *, seed_params: bool = False) -> Function:
+def reverse(fn: Function, wrt: Sequence[int], *, seed_params: bool = False,
+            seed_ones: bool = False) -> Function:
     """The adjoint function of ``fn`` with respect to the parameters at ``wrt``.
 
     Without ``seed_params`` the function must return one float scalar, seeded
     with 1. With it, one cotangent parameter per output is appended (for
-    vector-Jacobian products). The result returns ``(*outputs, *adjoints)``.
+    vector-Jacobian products). With ``seed_ones`` every float output is seeded
+    with ones of its shape (the elementwise gradient of an elementwise
+    function). The result returns ``(*outputs, *adjoints)``.
     """
     where = f"{fn.loc}: " if fn.loc is not None else ""
     for k in wrt:
@@ -112,7 +115,13 @@ def reverse(fn: Function, wrt: Sequence[int], *, seed_params: bool = False) -> F
             raise NotDifferentiableError(
                 f"{where}cannot differentiate {fn.name} with respect to '{p.name}': it is "
                 f"{p.type}, and integer and boolean arguments are not differentiable")
-    if not seed_params:
+    if seed_ones:
+        if not any(r.type.dtype == "f64" for r in fn.returns):
+            got = ", ".join(str(r.type) for r in fn.returns)
+            raise NotDifferentiableError(
+                f"{where}elementwise_grad needs a function returning float values; "
+                f"{fn.name} returns ({got})")
+    elif not seed_params:
         if len(fn.returns) != 1 or fn.returns[0].type != F64:
             got = ", ".join(str(r.type) for r in fn.returns)
             returned = next((op.loc for op in fn.body.ops if fn.returns[0] in op.results
@@ -141,6 +150,9 @@ def reverse(fn: Function, wrt: Sequence[int], *, seed_params: bool = False) -> F
         if seed_params:
             seed = Value(out.type.with_dtype("f64"), f"{hint(out)}_bar")
             seeds.append(seed)
+        elif seed_ones and out.type.ndim > 0:
+            with b.at(fn.loc):
+                seed = b.op("broadcast_like", b.scalar(1.0), out)
         else:
             with b.at(fn.loc):
                 seed = b.scalar(1.0)
