@@ -209,7 +209,9 @@ class hvp(_Derivative):
 
 class hessian(_Derivative):
     """``hessian(f, argnums=0)(*args)``: the Hessian of scalar f in one argument, shape
-    ``argument.shape * 2``, one forward-over-reverse pass per element."""
+    ``argument.shape * 2``, by forward over reverse: for a 1-d argument, one compiled
+    function computing the gradient once and one tangent sweep per row (row j is
+    ``H @ e_j``); otherwise one Hessian-vector product call per element."""
 
     kind = "hessian"
 
@@ -217,6 +219,10 @@ class hessian(_Derivative):
         full = _scalarize(bind_arguments(self.fn, args))
         k = self._arg(full)
         x = full[k]
+        if np.ndim(x) == 1:
+            # one compiled function: the gradient once, then one tangent sweep per row
+            entry, full = _entry(self.fn, args, Transform("hessian", (k,)), self.backend)
+            return entry(*full)
         entry, full = _entry(self.fn, args, Transform("hvp", (k,)), self.backend)
         n = int(np.size(x))
         out = np.empty((n, n))

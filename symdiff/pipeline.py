@@ -22,9 +22,10 @@ from symdiff.errors import SymdiffError
 from symdiff.frontend.keying import function_key
 from symdiff.frontend.lower import Lowered, lower
 from symdiff.ir.builder import Builder
-from symdiff.ir.core import Block, Function, Value, hint
+from symdiff.ir.clone import replay
+from symdiff.ir.core import Block, Function, Value, free_values, hint
 from symdiff.ir.registry import lookup
-from symdiff.ir.types import Type
+from symdiff.ir.types import I64, Type
 from symdiff.ir.verify import verify
 from symdiff.transforms.forward import forward
 from symdiff.transforms.reverse import reverse
@@ -136,6 +137,11 @@ def derive(ir: Function, t: Transform, name: str, shape: str) -> tuple[Function,
     wrt = [k % len(ir.params) for k in t.argnums]
     n_out = len(ir.returns)
     grads_shape = "tuple" if t.tuple_grads else "single"
+    if _of_a_gradient(t):
+        # ir is the gradient of a scalar function in this same argument: its Jacobian is
+        # a Hessian, symmetric, so 1^T J (reverse mode) is J 1 (forward mode, no tapes).
+        d = _checked(forward(simplify(ir), wrt, seed_ones=True))
+        return _trimmed(d, d.body.yields[n_out:]), grads_shape
     if t.kind in ("grad", "value_and_grad", "egrad", "vjp"):
         d = _checked(reverse(simplify(ir), wrt, seed_ones=t.kind == "egrad",
                              seed_params=t.kind == "vjp"))
@@ -150,6 +156,9 @@ def derive(ir: Function, t: Transform, name: str, shape: str) -> tuple[Function,
     if t.kind == "jvp":
         d = _checked(forward(simplify(ir), wrt))
         return d, f"pair:{n_out}:{shape}:{shape}"
+    if t.kind == "hessian":
+        (k,) = wrt
+        return hessian_function(ir, k), "single"
     if t.kind == "hvp":
         (k,) = wrt
         g = _checked(reverse(simplify(ir), [k]))
@@ -157,6 +166,54 @@ def derive(ir: Function, t: Transform, name: str, shape: str) -> tuple[Function,
         d = _checked(forward(simplify(g), [k]))
         return _trimmed(d, d.body.yields[1:]), "single"
     raise SymdiffError(f"unknown transform {t.kind!r}")
+
+
+def hessian_function(ir: Function, k: int) -> Function:
+    """The Hessian of scalar ``ir`` in its 1-d parameter ``k``, as one function: the
+    forward-over-reverse code with the tangent set to each basis vector in turn, inside
+    a loop that writes row j (``H @ e_j``). What does not depend on the tangent (the
+    function and its gradient) is computed once, before the loop."""
+    g = _checked(reverse(simplify(ir), [k]))
+    g = _trimmed(g, g.body.yields[len(ir.returns):])
+    d = _checked(forward(simplify(g), [k]))
+    d = simplify(_trimmed(d, d.body.yields[1:]))
+    x, x_dot = ir.params[k], d.params[-1]
+    depends, invariant, variant = {x_dot}, [], []
+    for op in d.body.ops:
+        reads = set(op.args) | {v for region in op.regions for v in free_values(region)}
+        if reads & depends:
+            variant.append(op)
+            depends.update(op.results)
+        else:
+            invariant.append(op)
+    b = Builder()
+    b.loc = ir.loc
+    for op in invariant:
+        b.append(op)
+    with b.at(ir.loc):
+        n = b.op("shape", x, axis=0, name_hint="n")
+        start = b.op("zeros", n, n, dtype="f64", name_hint="H")
+        j, rows = Value(I64, "j"), Value(start.type, "H")
+        with b.region() as ops:
+            e = b.op("setitem", b.op("zeros", n, dtype="f64"), b.scalar(1.0), j, spec=("i",),
+                     name_hint=f"{hint(x)}_dot")
+            mapping: dict[Value, Value] = {x_dot: e}
+            replay(b, variant, mapping)
+            column = mapping.get(d.body.yields[0], d.body.yields[0])
+            filled = b.op("setitem", rows, column, j, spec=("i",), name_hint="H")
+        (result,) = b.emit("for", [b.const(0), n, b.const(1), start],
+                           regions=(Block((j, rows), tuple(ops), (filled,)),), names=["H"])
+    return _checked(Function(f"{ir.name}_hessian", ir.params, Block((), tuple(b.ops), (result,)),
+                             ir.loc))
+
+
+def _of_a_gradient(t: Transform) -> bool:
+    """True when ``t`` (grad or egrad) differentiates, in one argument, a grad or egrad
+    in that same argument (each level of such a chain is the gradient of a scalar:
+    ``egrad(f) = grad(sum(f))``, ``egrad(egrad(f)) = grad(sum(egrad(f)))``...)."""
+    inner = t.inner
+    return (inner is not None and t.kind in ("grad", "egrad") and inner.kind in ("grad", "egrad")
+            and len(t.argnums) == 1 and inner.argnums == t.argnums and not inner.tuple_grads)
 
 
 def _trimmed(fn: Function, keep: tuple[Value, ...]) -> Function:

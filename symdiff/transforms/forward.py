@@ -61,9 +61,11 @@ class Tangents:
         return self.b.op("broadcast_like", t, result)
 
 
-def forward(fn: Function, wrt: Sequence[int]) -> Function:
+def forward(fn: Function, wrt: Sequence[int], *, seed_ones: bool = False) -> Function:
     """The JVP function of ``fn`` with respect to the parameters at ``wrt``: parameters
-    ``(*params, *tangents)``, results ``(*outputs, *output tangents)``."""
+    ``(*params, *tangents)``, results ``(*outputs, *output tangents)``. With
+    ``seed_ones`` the tangents are not parameters but ones of each parameter's shape
+    (``J @ 1``: the derivative along the all-ones direction)."""
     from symdiff.transforms.reverse import NotDifferentiableError
 
     where = f"{fn.loc}: " if fn.loc is not None else ""
@@ -80,12 +82,16 @@ def forward(fn: Function, wrt: Sequence[int]) -> Function:
     tan = Tangents(b, active, ShapeInfo().analyze_function(fn))
     dot_params = [Value(p.type.with_dtype("f64"), f"{hint(p)}_dot") for p in wrt_params]
     for p, d in zip(wrt_params, dot_params, strict=True):
+        if seed_ones:
+            with b.at(fn.loc):
+                d = b.scalar(1.0) if p.type.ndim == 0 else b.op("broadcast_like", b.scalar(1.0), p)
         tan.dots[p] = d
     transform_ops(tan, fn.body.ops)
     with b.at(fn.loc):
         outs = [tan.value(r) if r.type.dtype == "f64" else tan.b.scalar(0.0) for r in fn.returns]
     body = Block((), tuple(b.ops), (*fn.returns, *outs))
-    return Function(f"{fn.name}_jvp", fn.params + tuple(dot_params), body, fn.loc)
+    params = fn.params if seed_ones else fn.params + tuple(dot_params)
+    return Function(f"{fn.name}_jvp", params, body, fn.loc)
 
 
 def transform_ops(tan: Tangents, ops: Sequence[Op]) -> None:

@@ -21,10 +21,15 @@ _NO_CSE = {"zeros", "ones", "empty", "zeros_like", "ones_like", "copy", "full", 
 
 
 def simplify(fn: Function) -> Function:
-    fn = cse(fn)
-    fn = fold_broadcasts(fn)
-    fn = fold_identities(fn)
-    return dce(fn)
+    """CSE, broadcast and identity folding and DCE, repeated while they remove ops (folding
+    an identity can make two ops equal for the next CSE)."""
+    count = count_ops(fn)
+    for _ in range(4):
+        fn = dce(fold_identities(fold_broadcasts(cse(fn))))
+        before, count = count, count_ops(fn)
+        if count >= before:
+            break
+    return fn
 
 
 # ----------------------------------------------------------- identities
@@ -159,9 +164,16 @@ def cse(fn: Function) -> Function:
     return Function(fn.name, fn.params, body, fn.loc)
 
 
+# Ops whose two arguments commute: ``x * y`` and ``y * x`` are one value.
+_COMMUTATIVE = frozenset({"add", "mul", "maximum", "minimum", "eq", "ne", "and", "or"})
+
+
 def _key(op: Op, rename: dict[Value, Value]) -> Any:
     attrs = tuple((k, repr(v) if k == "value" else v) for k, v in op.attrs)
-    return (op.name, tuple(id(rename.get(a, a)) for a in op.args), attrs)
+    args = tuple(id(rename.get(a, a)) for a in op.args)
+    if op.name in _COMMUTATIVE:
+        args = tuple(sorted(args))
+    return (op.name, args, attrs)
 
 
 def _cse_block(block: Block, scopes: list[dict[Any, Op]], rename: dict[Value, Value]) -> Block:
