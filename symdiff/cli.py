@@ -1,12 +1,13 @@
 """The ``symdiff`` command.
 
 ``symdiff show-ir FILE::FUNC --stage {ast,ir,grad,python,numpy}`` prints one
-stage of the pipeline for a function defined in a Python file. The parser is
-built with sub-commands so that others (``swell``, ``check``) can join it.
+stage of the pipeline for a function defined in a Python file; ``symdiff check
+FILE::FUNC --args ...`` compares its symdiff gradient with a numerical one. The
+parser is built with sub-commands so that others can join it.
 
 `main` returns the exit status: 0 success, 1 an error symdiff reports about the
-user's code (message on stderr, no traceback), 2 a usage error (bad arguments,
-missing file or function).
+user's code (message on stderr, no traceback) or, for ``check``, gradients that
+disagree, 2 a usage error (bad arguments, missing file or function).
 """
 
 from __future__ import annotations
@@ -33,7 +34,15 @@ EXIT_USAGE = 2
 
 
 class UsageError(Exception):
-    """A command line that cannot be acted on; exit status 2."""
+    """A command line that cannot be acted on; exit status 2.
+
+    `main` prints it as ``PROG: error: MESSAGE``; ``prog`` defaults to the
+    sub-command that is running (``symdiff check``).
+    """
+
+    def __init__(self, message: str, prog: str | None = None):
+        super().__init__(message)
+        self.prog = prog
 
 
 # --------------------------------------------------------------------------- help texts
@@ -48,7 +57,9 @@ Every stage of that pipeline can be printed with `symdiff show-ir`."""
 MAIN_EPILOG = """\
 examples:
   symdiff show-ir model.py::loss --stage grad
-  symdiff show-ir --help        (stages, --sig syntax, more examples)"""
+  symdiff show-ir --help        (stages, --sig syntax, more examples)
+  symdiff check model.py::loss --sig "w=f64[:], X=f64[:,:], y=f64[:]"
+  symdiff check --help          (--args syntax, methods, tolerances)"""
 
 SHOW_IR_DESCRIPTION = """\
 Print one stage of the symdiff pipeline for the function FUNC defined in FILE.
@@ -109,7 +120,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> Any:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        raise UsageError(f"{self.prog}: error: {message}")
+        raise UsageError(message, prog=self.prog)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -144,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="syntax-highlight the output (auto: when stdout is a terminal "
                            "and NO_COLOR is unset)")
     show.set_defaults(run=_run_show_ir)
-    # Future sub-commands (swell, check) are added to `commands` the same way.
+    _add_check_command(commands)
+    # Future sub-commands (swell) are added to `commands` the same way.
     return parser
 
 
@@ -153,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``symdiff`` command; returns the exit status."""
     parser = build_parser()
+    prog = parser.prog
     try:
         try:
             args = parser.parse_args(argv)
@@ -161,9 +174,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help(sys.stderr)
             return EXIT_USAGE
+        prog = f"{parser.prog} {args.command}"
         return args.run(args)
     except UsageError as e:
-        print(e, file=sys.stderr)
+        print(f"{e.prog or prog}: error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except UnsupportedSyntaxError as e:
         print(e, file=sys.stderr)  # the message starts with file:line:col
@@ -194,8 +208,7 @@ def _run_show_ir(args: argparse.Namespace) -> int:
     if wrt is not None and args.stage in ("ast", "ir"):
         print(f"symdiff: note: --wrt has no effect on stage {args.stage}", file=sys.stderr)
     if wrt is None:
-        decorated = _DECORATED_ARGNUMS.get(fn)
-        wrt = decorated if decorated and len(decorated) > 1 else (decorated[0] if decorated else 0)
+        wrt = default_wrt(fn)
     text = symdiff.show_ir(fn, args.stage, wrt=wrt, signature=args.sig, order=args.order,
                            transform=args.transform)
     if not text.endswith("\n"):
@@ -205,6 +218,12 @@ def _run_show_ir(args: argparse.Namespace) -> int:
     sys.stdout.write(text)
     sys.stdout.flush()
     return EXIT_OK
+
+
+def default_wrt(fn: FunctionType) -> int | tuple[int, ...]:
+    """The argnums of an ``@sd.grad(argnums=...)`` decorator on ``fn``, else 0."""
+    decorated = _DECORATED_ARGNUMS.get(fn)
+    return decorated if decorated and len(decorated) > 1 else (decorated[0] if decorated else 0)
 
 
 def parse_wrt(text: str | None) -> int | str | tuple[int | str, ...] | None:
@@ -219,7 +238,7 @@ def parse_wrt(text: str | None) -> int | str | tuple[int | str, ...] | None:
         elif part.isidentifier():
             items.append(part)
         else:
-            raise UsageError(f"symdiff show-ir: error: --wrt takes parameter names or positions "
+            raise UsageError(f"--wrt takes parameter names or positions "
                              f"separated by commas, e.g. --wrt w,b or --wrt 0,1; got {text!r}")
     return items[0] if len(items) == 1 else tuple(items)
 
@@ -228,10 +247,10 @@ def split_target(target: str) -> tuple[Path, str]:
     """``"path/to/model.py::loss"`` -> ``(Path("path/to/model.py"), "loss")``."""
     path, sep, name = target.rpartition("::")
     if not sep or not path or not name:
-        raise UsageError(f"symdiff show-ir: error: expected FILE::FUNC (e.g. model.py::loss), "
+        raise UsageError(f"expected FILE::FUNC (e.g. model.py::loss), "
                          f"got {target!r}")
     if not all(part.isidentifier() for part in name.split(".")):
-        raise UsageError(f"symdiff show-ir: error: {name!r} is not a function name "
+        raise UsageError(f"{name!r} is not a function name "
                          f"(in {target!r})")
     return Path(path), name
 
@@ -249,11 +268,11 @@ def load_target(target: str) -> FunctionType:
                                if _is_function(v) and getattr(_unwrap(v), "__module__", None)
                                == module.__name__)
             hint = f" (functions defined there: {', '.join(available)})" if available else ""
-            raise UsageError(f"symdiff show-ir: error: {path} has no function {name!r}{hint}") \
+            raise UsageError(f"{path} has no function {name!r}{hint}") \
                 from None
     fn = _unwrap(obj)
     if not isinstance(fn, FunctionType):
-        raise UsageError(f"symdiff show-ir: error: {path}::{name} is a "
+        raise UsageError(f"{path}::{name} is a "
                          f"{type(obj).__name__}, not a function")
     _DECORATED_ARGNUMS[fn] = getattr(getattr(obj, "transform", None), "argnums", None) or None
     return fn
@@ -274,9 +293,9 @@ def _is_function(obj: Any) -> bool:
 def load_module(path: Path) -> ModuleType:
     """Import a .py file by path; its directory goes on sys.path so its own imports work."""
     if not path.exists():
-        raise UsageError(f"symdiff show-ir: error: no such file: {path}")
+        raise UsageError(f"no such file: {path}")
     if path.is_dir():
-        raise UsageError(f"symdiff show-ir: error: {path} is a directory, not a Python file")
+        raise UsageError(f"{path} is a directory, not a Python file")
     path = path.resolve()
     directory = str(path.parent)
     if directory not in sys.path:
@@ -284,7 +303,7 @@ def load_module(path: Path) -> ModuleType:
     module_name = _module_name(path)
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
-        raise UsageError(f"symdiff show-ir: error: cannot load {path} as a Python module "
+        raise UsageError(f"cannot load {path} as a Python module "
                          f"(expected a .py file)")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module  # dataclasses, pickling and self-imports need it
@@ -319,6 +338,120 @@ def _user_traceback(e: BaseException, path: Path) -> str:
     while tb is not None and Path(tb.tb_frame.f_code.co_filename) != path:
         tb = tb.tb_next
     return "".join(traceback.format_exception(type(e), e, tb)).rstrip()
+
+
+# --------------------------------------------------------------------------- check
+
+CHECK_DESCRIPTION = """\
+Compare the gradient symdiff computes for FUNC (defined in FILE) with a
+numerical one, at the arguments --args gives and random values for the rest.
+Prints a table of the worst coordinates; exits with status 1 when the
+gradients disagree.
+
+argument values (--args), as Python literals, by name or in order:
+  --args "x=0.3, n=6"
+  --args "w=[0.1, -0.2, 0.3], X=[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]"
+  Lists (nested for more dimensions) are arrays. A value is converted to its
+  parameter's kind when --sig or an annotation gives one; otherwise write
+  1.0, not 1, for a float.
+
+random values for the parameters --args leaves out (--sig, --seed, --size):
+  parameters with a default keep it; the others need a kind, from --sig
+  ("w=f64[:], X=f64[:,:], n=i64", as for show-ir) or an annotation. Floats
+  are standard normal, integer arrays uniform in [0, size), integer scalars
+  in [1, size]; every array dimension is --size long (default 4).
+
+methods (--method) and their default tolerances (--rtol, --atol):
+  forward      (f(x+h) - f(x)) / h                    1e-5
+  central      (f(x+h) - f(x-h)) / 2h  (the default)  1e-7
+  richardson   central at h and h/2, extrapolated     1e-9
+  complex      Im f(x+ih) / h; needs a complex-analytic FUNC (no abs,
+               np.sign): symdiff refuses it otherwise  1e-11
+  The check passes when every coordinate has |symdiff - numeric| <=
+  atol + rtol * (largest entry of that argument's gradient)."""
+
+CHECK_EPILOG = """\
+examples:
+  symdiff check model.py::loss --sig "w=f64[:], X=f64[:,:], y=f64[:]"
+  symdiff check model.py::loss --args "b=0.5" --wrt w,b --method complex --seed 3
+  symdiff check physics.py::energy --args "x=0.3, n=6"
+
+exit status: 0 the gradients agree, 1 they disagree (or symdiff refused or
+failed on the code), 2 usage error (bad FILE::FUNC, --args, --sig, --wrt)."""
+
+
+def _add_check_command(commands: Any) -> None:
+    from symdiff.numeric import METHODS
+    check = commands.add_parser(
+        "check", help="compare symdiff's gradient with finite differences",
+        description=CHECK_DESCRIPTION, epilog=CHECK_EPILOG, formatter_class=_Formatter)
+    check.add_argument("target", metavar="FILE::FUNC",
+                       help="a Python file and the name of a function in it, e.g. model.py::loss")
+    check.add_argument("--args", metavar="VALUES", default=None,
+                       help='argument values as Python literals, e.g. "x=0.3, n=6, w=[1.0, 2.0]"')
+    check.add_argument("--sig", metavar="KINDS", default=None,
+                       help='kinds of the arguments to draw at random, e.g. "w=f64[:], n=i64" '
+                            "(default: from annotations)")
+    check.add_argument("--wrt", metavar="NAME[,NAME]", default=None,
+                       help="parameters to differentiate with respect to, by name or position "
+                            "(default: the argnums of an @sd.grad decorator, else the first)")
+    check.add_argument("--method", choices=METHODS, default="central",
+                       help="the numerical method (default: central)")
+    check.add_argument("--h", type=float, default=None, metavar="STEP",
+                       help="the step (default: the method's, scaled by max(1, |x_i|))")
+    check.add_argument("--rtol", type=float, default=None,
+                       help="relative tolerance (default: the method's, see above)")
+    check.add_argument("--atol", type=float, default=None,
+                       help="absolute tolerance (default: rtol)")
+    check.add_argument("--seed", type=int, default=0, help="seed of the random values (default: 0)")
+    check.add_argument("--size", type=int, default=4,
+                       help="length of every dimension of a random array (default: 4)")
+    check.add_argument("--backend", choices=("numba", "python"), default="numba",
+                       help="symdiff's backend (default: numba)")
+    check.add_argument("--rows", type=int, default=8, metavar="N",
+                       help="coordinates to show, worst first (default: 8)")
+    check.set_defaults(run=_run_check)
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from symdiff.check import check_grad
+    from symdiff.cli_args import ArgumentTextError, build_arguments
+    from symdiff.signature import parameter_names
+
+    fn = load_target(args.target)
+    names = parameter_names(fn)
+    wrt = parse_wrt(args.wrt)
+    if wrt is None:
+        wrt = default_wrt(fn)
+    positions = []
+    for item in wrt if isinstance(wrt, tuple) else (wrt,):
+        if isinstance(item, str) and item not in names:
+            raise UsageError(f"--wrt: {fn.__name__} has no parameter {item!r} "
+                             f"(parameters: {', '.join(names)})")
+        if isinstance(item, int) and not -len(names) <= item < len(names):
+            raise UsageError(f"--wrt: position {item} is out of range: {fn.__name__} has "
+                             f"{len(names)} parameter(s)")
+        positions.append(names.index(item) if isinstance(item, str) else item % len(names))
+    if args.size < 1 or args.rows < 1:
+        raise UsageError("--size and --rows must be positive")
+    try:
+        bound = build_arguments(fn, args.args, args.sig, seed=args.seed, size=args.size,
+                                floats=positions)
+    except ArgumentTextError as e:
+        raise UsageError(str(e)) from None
+    try:
+        fn(*bound.values)  # the user's own errors first, with their own traceback
+    except Exception as e:
+        path = split_target(args.target)[0].resolve()
+        raise SymdiffError(f"{fn.__name__} fails at {bound.describe()}:\n"
+                           f"{_user_traceback(e, path)}") from None
+    argnums = tuple(positions) if isinstance(wrt, tuple) else positions[0]
+    report = check_grad(fn, *bound.values, argnums=argnums, method=args.method, h=args.h,
+                        rtol=args.rtol, atol=args.atol, backend=args.backend)
+    print(f"at {bound.describe()}")
+    print(report.table(max_rows=args.rows))
+    sys.stdout.flush()
+    return EXIT_OK if report.ok else EXIT_ERROR
 
 
 # --------------------------------------------------------------------------- color

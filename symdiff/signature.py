@@ -64,6 +64,18 @@ def kinds_of(fn: FunctionType, args: Sequence[Any]) -> tuple[Type, ...]:
 def parse_signature(fn: FunctionType, text: str | None) -> tuple[Type, ...]:
     """Kinds from ``"x=f64[:], W=f64[:,:], n=i64"`` (names may be omitted: positional),
     falling back to annotations for parameters the text does not name."""
+    kinds = known_kinds(fn, text)
+    for name in parameter_names(fn):
+        if name not in kinds:
+            raise SignatureError(
+                f"no kind for parameter '{name}' of {fn.__name__}: give --sig \"{name}=f64[:]\" "
+                "(or f64, i64, f64[:,:]...) or annotate it")
+    return tuple(kinds.values())
+
+
+def known_kinds(fn: FunctionType, text: str | None) -> dict[str, Type]:
+    """The kinds `parse_signature` finds, in parameter order, leaving out the parameters
+    that neither the text nor an annotation gives a kind."""
     names = parameter_names(fn)
     given: dict[str, Type] = {}
     if text:
@@ -80,19 +92,12 @@ def parse_signature(fn: FunctionType, text: str | None) -> tuple[Type, ...]:
             except ValueError as e:
                 raise SignatureError(f"bad kind for '{name}': {e}") from None
     annotations = inspect.get_annotations(fn, eval_str=False)
-    out = []
+    out = {}
     for name in names:
-        if name in given:
-            out.append(given[name])
-            continue
-        ann = annotations.get(name)
-        kind = _annotation_kind(ann)
-        if kind is None:
-            raise SignatureError(
-                f"no kind for parameter '{name}' of {fn.__name__}: give --sig \"{name}=f64[:]\" "
-                "(or f64, i64, f64[:,:]...) or annotate it")
-        out.append(kind)
-    return tuple(out)
+        kind = given.get(name) or _annotation_kind(annotations.get(name))
+        if kind is not None:
+            out[name] = kind
+    return out
 
 
 def _annotation_kind(ann: Any) -> Type | None:
