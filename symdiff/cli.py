@@ -59,7 +59,8 @@ examples:
   symdiff show-ir model.py::loss --stage grad
   symdiff show-ir --help        (stages, --sig syntax, more examples)
   symdiff check model.py::loss --sig "w=f64[:], X=f64[:,:], y=f64[:]"
-  symdiff check --help          (--args syntax, methods, tolerances)"""
+  symdiff check --help          (--args syntax, methods, tolerances)
+  symdiff swell cases.py::logistic_map --args "x=0.3" --sweep n=1..10"""
 
 SHOW_IR_DESCRIPTION = """\
 Print one stage of the symdiff pipeline for the function FUNC defined in FILE.
@@ -75,6 +76,10 @@ stages (--stage), in pipeline order:
   python   the generated Python module that Numba compiles (@numba.njit);
            '# line N: <source>' comments tie it to your code
   numpy    the generated module of the plain-NumPy backend
+  sympy    FUNC as SymPy expressions (symdiff.symbolic.to_sympy): float
+           arguments are symbols, integer arguments the constants --args
+           gives, loops unrolled; arrays take their shapes from --args
+           (parameters it leaves out: random values of their --sig kind)
 
   Stages after `ast` specialize FUNC on the kind of each argument; stages
   grad, python and numpy differentiate with respect to --wrt (default: the
@@ -137,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=SHOW_IR_DESCRIPTION, epilog=SHOW_IR_EPILOG, formatter_class=_Formatter)
     show.add_argument("target", metavar="FILE::FUNC",
                       help="a Python file and the name of a function in it, e.g. model.py::loss")
-    show.add_argument("--stage", choices=STAGES, default="ir",
+    show.add_argument("--stage", choices=(*STAGES, "sympy"), default="ir",
                       help="which stage to print (default: ir)")
     show.add_argument("--order", type=int, default=1,
                       help="with --stage egrad: how many times to apply it (default 1)")
@@ -151,12 +156,15 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--sig", metavar="KINDS", default=None,
                       help='argument kinds, e.g. "x=f64[:], W=f64[:,:], n=i64" (default: '
                            "from annotations)")
+    show.add_argument("--args", metavar="VALUES", default=None,
+                      help='with --stage sympy: argument values, e.g. "x=0.3, n=6, '
+                           'w=[0.0, 0.0, 0.0]" (see symdiff swell --help)')
     show.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                       help="syntax-highlight the output (auto: when stdout is a terminal "
                            "and NO_COLOR is unset)")
     show.set_defaults(run=_run_show_ir)
     _add_check_command(commands)
-    # Future sub-commands (swell) are added to `commands` the same way.
+    _add_swell_command(commands)
     return parser
 
 
@@ -205,12 +213,17 @@ def _silence_stdout() -> None:
 def _run_show_ir(args: argparse.Namespace) -> int:
     fn = load_target(args.target)
     wrt = parse_wrt(args.wrt)
-    if wrt is not None and args.stage in ("ast", "ir"):
+    if wrt is not None and args.stage in ("ast", "ir", "sympy"):
         print(f"symdiff: note: --wrt has no effect on stage {args.stage}", file=sys.stderr)
     if wrt is None:
         wrt = default_wrt(fn)
-    text = symdiff.show_ir(fn, args.stage, wrt=wrt, signature=args.sig, order=args.order,
-                           transform=args.transform)
+    if args.args is not None and args.stage != "sympy":
+        print("symdiff: note: --args is used by --stage sympy only", file=sys.stderr)
+    if args.stage == "sympy":
+        text = _sympy_stage(fn, args)
+    else:
+        text = symdiff.show_ir(fn, args.stage, wrt=wrt, signature=args.sig, order=args.order,
+                               transform=args.transform)
     if not text.endswith("\n"):
         text += "\n"
     if use_color(args.color, sys.stdout):
@@ -452,6 +465,149 @@ def _run_check(args: argparse.Namespace) -> int:
     print(report.table(max_rows=args.rows))
     sys.stdout.flush()
     return EXIT_OK if report.ok else EXIT_ERROR
+
+
+# --------------------------------------------------------------------------- swell
+
+SWELL_DESCRIPTION = """\
+Differentiate FUNC (defined in FILE) two ways and compare the sizes: SymPy's
+diff of FUNC written out as one expression (symdiff.symbolic: integer
+arguments are constants, loops unrolled), and symdiff's adjoint IR. Prints a
+table of operation counts and seconds (symdiff.symbolic.swell).
+
+what is counted:
+  symdiff primal IR / adjoint IR   ops in the simplified IR (show-ir --stage ir
+                                   / grad), each once, regions included,
+                                   constants excluded
+    ops executed                   the same IR's ops run for these arguments
+                                   (a loop body once per iteration)
+  SymPy expression / derivative    sympy.count_ops of FUNC's expression and of
+                                   the raw derivatives (one per symbol of --wrt)
+    after sympy.cse                count_ops after common-subexpression
+                                   elimination
+
+argument values (--args), as Python literals, by name or in order:
+  --args "x=0.3, n=6"
+  --args "x=[0.0, 0.0, 0.0], W=[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]"
+  Float arguments become SymPy symbols: only the shapes of float arrays
+  matter to SymPy (their values decide which branch each if takes when the
+  adjoint's ops are counted). Integer arguments are constants. Parameters
+  --args leaves out keep their default, or get a random value of the kind
+  --sig or an annotation gives (arrays: every dimension --size long).
+
+--sweep NAME=A..B (or NAME=A,B,C) repeats the measurement for each value of
+the integer parameter NAME and prints one row per value."""
+
+SWELL_EPILOG = """\
+examples:
+  symdiff swell symdiff/symbolic/cases.py::logistic_map --args "x=0.3, n=6"
+  symdiff swell symdiff/symbolic/cases.py::logistic_map --args "x=0.3" --sweep n=1..10
+  symdiff show-ir symdiff/symbolic/cases.py::logistic_map --stage sympy --args "x=0.3, n=3"
+
+exit status: 0 success, 1 symdiff or the SymPy path refused the code (message
+on stderr, with file:line:col), 2 usage error (bad FILE::FUNC, --args, --sweep)."""
+
+
+def _add_swell_command(commands: Any) -> None:
+    swell = commands.add_parser(
+        "swell", help="compare SymPy's derivative with symdiff's adjoint (expression swell)",
+        description=SWELL_DESCRIPTION, epilog=SWELL_EPILOG, formatter_class=_Formatter)
+    swell.add_argument("target", metavar="FILE::FUNC",
+                       help="a Python file and the name of a function in it")
+    swell.add_argument("--args", metavar="VALUES", default=None,
+                       help='argument values as Python literals, e.g. "x=0.3, n=6"')
+    swell.add_argument("--sig", metavar="KINDS", default=None,
+                       help='kinds of the arguments to draw at random, e.g. "w=f64[:]"')
+    swell.add_argument("--wrt", metavar="NAME[,NAME]", default=None,
+                       help="parameters to differentiate with respect to (default: the "
+                            "argnums of an @sd.grad decorator, else the first)")
+    swell.add_argument("--sweep", metavar="NAME=A..B", default=None,
+                       help="repeat for each value of an integer parameter, e.g. n=1..10")
+    swell.add_argument("--seed", type=int, default=0, help="seed of the random values (default: 0)")
+    swell.add_argument("--size", type=int, default=4,
+                       help="length of every dimension of a random array (default: 4)")
+    swell.set_defaults(run=_run_swell)
+
+
+def _example_arguments(fn: FunctionType, args: argparse.Namespace, floats: Sequence[int],
+                       extra: dict[str, Any] | None = None) -> Any:
+    """`symdiff.cli_args.build_arguments` for --args/--sig, with ``extra`` values on top."""
+    from symdiff.cli_args import ArgumentTextError, build_arguments, parse_values
+    text = args.args or ""
+    try:
+        if extra:  # --sweep's value replaces one --args gives
+            positional, named = parse_values(text) if text.strip() else ([], {})
+            named.update(extra)
+            text = ", ".join([repr(v) for v in positional] + [f"{k}={v!r}" for k, v in named.items()])
+        return build_arguments(fn, text, args.sig, seed=getattr(args, "seed", 0),
+                               size=getattr(args, "size", 4), floats=floats)
+    except ArgumentTextError as e:
+        raise UsageError(str(e)) from None
+
+
+def _positions(fn: FunctionType, wrt: Any) -> list[int]:
+    from symdiff.signature import parameter_names
+    names = parameter_names(fn)
+    out = []
+    for item in wrt if isinstance(wrt, tuple) else (wrt,):
+        if isinstance(item, str) and item not in names:
+            raise UsageError(f"--wrt: {fn.__name__} has no parameter {item!r} "
+                             f"(parameters: {', '.join(names)})")
+        if isinstance(item, int) and not -len(names) <= item < len(names):
+            raise UsageError(f"--wrt: position {item} is out of range: {fn.__name__} has "
+                             f"{len(names)} parameter(s)")
+        out.append(names.index(item) if isinstance(item, str) else item % len(names))
+    return out
+
+
+def parse_sweep(text: str) -> tuple[str, list[int]]:
+    """``"n=1..10"`` -> ``("n", [1, ..., 10])``; ``"n=1,2,4"`` -> ``("n", [1, 2, 4])``."""
+    name, sep, values = text.partition("=")
+    name, values = name.strip(), values.strip()
+    m = re.fullmatch(r"(-?\d+)\s*\.\.\s*(-?\d+)", values)
+    if sep and name.isidentifier() and m and int(m[1]) <= int(m[2]):
+        return name, list(range(int(m[1]), int(m[2]) + 1))
+    if sep and name.isidentifier() and re.fullmatch(r"-?\d+(\s*,\s*-?\d+)*", values):
+        return name, [int(v) for v in values.split(",")]
+    raise UsageError(f"--sweep takes NAME=A..B or NAME=A,B,C with integers, e.g. n=1..10; "
+                     f"got {text!r}")
+
+
+def _run_swell(args: argparse.Namespace) -> int:
+    fn = load_target(args.target)
+    wrt = parse_wrt(args.wrt)
+    if wrt is None:
+        wrt = default_wrt(fn)
+    positions = _positions(fn, wrt)
+    argnums = tuple(positions) if isinstance(wrt, tuple) else positions[0]
+    if args.size < 1:
+        raise UsageError("--size must be positive")
+    import symdiff.symbolic as sym
+    if args.sweep is None:
+        bound = _example_arguments(fn, args, positions)
+        report = sym.swell(fn, *bound.values, argnums=argnums)
+        if "random" in bound.origins:
+            print(f"at {bound.describe()}\n")
+        print(report.table())
+    else:
+        name, values = parse_sweep(args.sweep)
+        reports = []
+        for v in values:
+            bound = _example_arguments(fn, args, positions, {name: v})
+            reports.append(sym.swell(fn, *bound.values, argnums=argnums))
+        others = ", ".join(p for p in bound.describe().split(", ") if not p.startswith(name + "="))
+        print(f"swell of {fn.__name__}, derivative with respect to {reports[0].wrt}"
+              + (f", at {others}" if others else "") + "\n")
+        print(sym.swell_table(reports, name, values))
+    sys.stdout.flush()
+    return EXIT_OK
+
+
+def _sympy_stage(fn: FunctionType, args: argparse.Namespace) -> str:
+    """The text of ``show-ir --stage sympy``."""
+    import symdiff.symbolic as sym
+    bound = _example_arguments(fn, args, [])
+    return f"# at {bound.describe()}\n" + str(sym.to_sympy(fn, *bound.values))
 
 
 # --------------------------------------------------------------------------- color

@@ -492,6 +492,45 @@ def _sym_unary(name):
     return lambda sp, a, attrs: getattr(sp, name)(a[0])
 
 
+def _array_form(name: str):
+    """The SymPy form of an array op: ``symdiff.symbolic.forms.<name>``, imported when used
+    (so that importing the registry never imports the symbolic path).
+
+    Non-elementwise forms receive arrays as NumPy object arrays of concrete shape
+    (elements: SymPy expressions, or Python ints/bools for integer/boolean arrays)
+    and integer operands as Python ints; see `symdiff.symbolic.forms`.
+    """
+    def form(sp, a, attrs):
+        from symdiff.symbolic import forms
+        return getattr(forms, name)(sp, a, attrs)
+    form.__name__ = f"sympy_{name}"
+    return form
+
+
+def _sym_const(sp, a, attrs):
+    """A float that holds an integer becomes a SymPy Integer (``1 - x``, not ``1.0 - x``);
+    a binary fraction with a small denominator a Rational (``x**(1/2)``); others a Float."""
+    v = attrs["value"]
+    if isinstance(v, float) and math.isfinite(v):
+        if v.is_integer() and abs(v) < 2.0**53:
+            return sp.Integer(int(v))
+        r = sp.Rational(v)
+        return r if r.q <= 1024 else sp.Float(v)
+    return sp.sympify(v)
+
+
+def _sym_to_float(sp, a, attrs):
+    x = a[0]
+    if isinstance(x, sp.logic.boolalg.Boolean):  # True/False or a condition
+        return sp.Piecewise((sp.Integer(1), x), (sp.Integer(0), True))
+    return x
+
+
+def _sym_select(sp, a, attrs):
+    """``where(c, a, b)``, and the results of an ``if`` whose condition is symbolic."""
+    return sp.Piecewise((a[1], a[0]), (a[2], True))
+
+
 ELEMENTWISE_BINARY = {
     "add": (_arith, _infix("+"), _sym_binary(lambda sp, x, y: x + y)),
     "sub": (_arith, _infix("-"), _sym_binary(lambda sp, x, y: x - y)),
@@ -542,46 +581,55 @@ register(OpDef("sign", 1, _same, _call("np.sign"), _sym_unary("sign"), different
                elementwise=True))
 register(OpDef("not", 1, _bool_result, _emit_not, lambda sp, a, attrs: sp.Not(a[0]),
                differentiable=False, elementwise=True))
-register(OpDef("to_float", 1, _float_result, _emit_to_float, lambda sp, a, attrs: a[0],
+register(OpDef("to_float", 1, _float_result, _emit_to_float, _sym_to_float,
                elementwise=True, differentiable=False,
                doc="Convert an integer or boolean value to float64 (integer inputs carry no adjoint)."))
-register(OpDef("const", 0, _const_type, _emit_const,
-               lambda sp, a, attrs: sp.sympify(attrs["value"]), differentiable=False))
-register(OpDef("where", 3, _where_type, _emit_where,
-               lambda sp, a, attrs: sp.Piecewise((a[1], a[0]), (a[2], True)), elementwise=True))
-register(OpDef("reduce", 1, _reduce_type, _emit_reduce,
+register(OpDef("const", 0, _const_type, _emit_const, _sym_const, differentiable=False))
+register(OpDef("where", 3, _where_type, _emit_where, _sym_select, elementwise=True))
+register(OpDef("reduce", 1, _reduce_type, _emit_reduce, _array_form("reduce"),
                doc="sum/mean/max/min/prod over attr axis (None: all) with attr keepdims."))
-register(OpDef("matmul", 2, _matmul_type, _emit_matmul))
-register(OpDef("outer", 2, _outer_type, _emit_outer))
-register(OpDef("transpose", 1, _transpose_type, _emit_transpose, view=True))
-register(OpDef("reshape", None, _reshape_type, _emit_reshape, view=True))
-register(OpDef("zeros", None, _alloc_type, _emit_alloc("zeros"), differentiable=False))
-register(OpDef("ones", None, _alloc_type, _emit_alloc("ones"), differentiable=False))
-register(OpDef("empty", None, _alloc_type, _emit_alloc("empty"), differentiable=False))
-register(OpDef("full", None, _full_type, _emit_full))
+register(OpDef("matmul", 2, _matmul_type, _emit_matmul, _array_form("matmul")))
+register(OpDef("outer", 2, _outer_type, _emit_outer, _array_form("outer")))
+register(OpDef("transpose", 1, _transpose_type, _emit_transpose,
+               _array_form("transpose"), view=True))
+register(OpDef("reshape", None, _reshape_type, _emit_reshape, _array_form("reshape"), view=True))
+register(OpDef("zeros", None, _alloc_type, _emit_alloc("zeros"),
+               _array_form("zeros"), differentiable=False))
+register(OpDef("ones", None, _alloc_type, _emit_alloc("ones"),
+               _array_form("ones"), differentiable=False))
+register(OpDef("empty", None, _alloc_type, _emit_alloc("empty"),
+               _array_form("empty"), differentiable=False))
+register(OpDef("full", None, _full_type, _emit_full, _array_form("full")))
 register(OpDef("zeros_like", 1, _alloc_like_type, _emit_alloc_like("zeros_like"),
-               differentiable=False))
+               _array_form("zeros_like"), differentiable=False))
 register(OpDef("ones_like", 1, _alloc_like_type, _emit_alloc_like("ones_like"),
-               differentiable=False))
-register(OpDef("copy", 1, _like_first, _emit_copy, lambda sp, a, attrs: a[0]))
-register(OpDef("arange", None, _arange_type, _emit_arange, differentiable=False))
-register(OpDef("shape", 1, _shape_type, _emit_shape, differentiable=False))
-register(OpDef("getitem", None, _getitem_type, _emit_getitem, view=True))
-register(OpDef("setitem", None, _setitem_type, _emitted_as_statement,
+               _array_form("ones_like"), differentiable=False))
+register(OpDef("copy", 1, _like_first, _emit_copy, _array_form("copy")))
+register(OpDef("arange", None, _arange_type, _emit_arange,
+               _array_form("arange"), differentiable=False))
+register(OpDef("shape", 1, _shape_type, _emit_shape, _array_form("shape"), differentiable=False))
+register(OpDef("getitem", None, _getitem_type, _emit_getitem, _array_form("getitem"), view=True))
+register(OpDef("setitem", None, _setitem_type, _emitted_as_statement, _array_form("setitem"),
                doc="base with value written at index (a functional update; emitted in place "
                    "when base is fresh and dead afterwards)."))
-register(OpDef("index_add", None, _index_add_type, _emitted_as_statement,
+register(OpDef("index_add", None, _index_add_type, _emitted_as_statement, _array_form("index_add"),
                doc="acc with g added at index (duplicates accumulate); adjoint of getitem."))
-register(OpDef("unbroadcast", 2, _unbroadcast_type, _emit_unbroadcast, view=True,
+register(OpDef("unbroadcast", 2, _unbroadcast_type, _emit_unbroadcast,
+               _array_form("unbroadcast"), view=True,
                doc="Sum g over the axes along which the second argument was broadcast."))
-register(OpDef("unbroadcast_to", None, _unbroadcast_to_type, _emit_unbroadcast_to, view=True,
+register(OpDef("unbroadcast_to", None, _unbroadcast_to_type, _emit_unbroadcast_to,
+               _array_form("unbroadcast_to"), view=True,
                doc="unbroadcast to the shape given by the integer arguments (the form a loop's "
                    "reverse body uses, where only the shape of the broadcast operand is taped)."))
-register(OpDef("expand_dims", 1, _expand_dims_type, _emit_expand_dims, view=True))
+register(OpDef("expand_dims", 1, _expand_dims_type, _emit_expand_dims,
+               _array_form("expand_dims"), view=True))
 register(OpDef("broadcast_like", 2, _broadcast_like_type, _emit_broadcast_like,
+               _array_form("broadcast_like"),
                doc="A new float array of the second argument's shape, broadcast from the first."))
-register(OpDef("if", 1, _if_type, _emitted_as_statement, region_types=_if_regions,
-               doc="Structured conditional: two regions yielding the results."))
+register(OpDef("if", 1, _if_type, _emitted_as_statement, _sym_select, region_types=_if_regions,
+               doc="Structured conditional: two regions yielding the results (the SymPy form "
+                   "joins them under a symbolic condition; symdiff.symbolic interprets the "
+                   "regions and unrolls for and while)."))
 register(OpDef("for", None, _for_type, _emitted_as_statement, region_types=_for_regions,
                doc="for i in range(start, stop, step) with loop-carried values: args (start, "
                    "stop, step, *init); the body region takes (i, *carried) and yields the "
@@ -597,15 +645,17 @@ def _range_length_type(types: list[Type], attrs: dict) -> tuple[Type, ...]:
 
 
 register(OpDef("range_length", 3, _range_length_type,
-               lambda ctx, op, a: f"len(range({', '.join(a)}))",
+               lambda ctx, op, a: f"len(range({', '.join(a)}))", _array_form("range_length"),
                differentiable=False,
                doc="len(range(start, stop, step)); raises ValueError when step is zero, as "
                    "range() does."))
-register(OpDef("tape_push", 3, _tape_push_type, _emit_tape_push,
+register(OpDef("tape_push", 3, _tape_push_type, _emit_tape_push, _array_form("tape_push"),
                doc="tape with scalar v stored at slot k (grown by doubling when full); the "
                    "tape is private to its loop and updated in place."))
 register(OpDef("tape_push_array", 4, _tape_push_array_type, _emit_tape_push_array,
+               _array_form("tape_push_array"),
                doc="(buffer, index) with array v stored flat at slot k; the index row k holds "
                    "its offset and shape."))
-register(OpDef("tape_get_array", 3, _tape_get_array_type, _emit_tape_get_array, view=True,
+register(OpDef("tape_get_array", 3, _tape_get_array_type, _emit_tape_get_array,
+               _array_form("tape_get_array"), view=True,
                doc="The array stored at slot k of a (buffer, index) tape, as a view."))
