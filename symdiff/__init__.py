@@ -15,13 +15,15 @@ __version__ = "0.1.0"
 
 import symdiff.rules.jvp as _jvp_rules  # noqa: E402,F401  (registers the JVP rules)
 import symdiff.rules.vjp as _vjp_rules  # noqa: E402,F401  (registers the VJP rules)
+from symdiff import numeric
 from symdiff.api import egrad, elementwise_grad, grad, jit, show_ir, value_and_grad
+from symdiff.check import check_grad
 from symdiff.derivatives import hessian, hvp, jacobian, jvp, vjp
 from symdiff.errors import CompileError, SignatureError, SymdiffError, UnsupportedSyntaxError
 from symdiff.transforms.reverse import NotDifferentiableError
 
 __all__ = [
     "CompileError", "NotDifferentiableError", "SignatureError", "SymdiffError",
-    "UnsupportedSyntaxError", "egrad", "elementwise_grad", "grad", "hessian", "hvp", "jacobian",
-    "jit", "jvp", "show_ir", "value_and_grad", "vjp",
+    "UnsupportedSyntaxError", "check_grad", "egrad", "elementwise_grad", "grad", "hessian", "hvp",
+    "jacobian", "jit", "jvp", "numeric", "show_ir", "value_and_grad", "vjp",
 ]
