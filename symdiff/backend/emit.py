@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from symdiff.backend import fusion, helpers
+from symdiff.backend import fusion, helpers, ranges
 from symdiff.ir import indexing
 from symdiff.ir.core import Block, Function, Op, Value
 from symdiff.ir.names import assign_names
@@ -55,6 +55,8 @@ def generate_module(fn: Function, *, numba: bool, header: str = "",
     writer = _Writer(ctx, names, main_file)
     if numba and FUSION:
         writer.shapes = ShapeInfo().analyze_function(fn)
+    if numba:
+        writer.unsigned = ranges.nonnegative_ints(fn) - ranges.range_variables(fn)
     writer.block(fn.body, 1)
     ret_names = [names[v] for v in fn.returns]
     if return_expr is not None:
@@ -75,7 +77,8 @@ def generate_module(fn: Function, *, numba: bool, header: str = "",
             parts.append("from symdiff.backend.runtime_numpy import unbroadcast_to as "
                          "_unbroadcast_to\n")
     for src in ctx.helper_sources.values():
-        parts.append("\n\n" + decorator + src)
+        # a helper may bring its own decorator (helpers._REASSOC)
+        parts.append("\n\n" + (src if src.startswith("@") else decorator + src))
     parts.append(f"\n\n{decorator}def {fn.name}({params}):\n")
     parts.append("\n".join(writer.lines) + "\n")
     return GeneratedModule("".join(parts), fn.name)
@@ -98,6 +101,9 @@ class _Writer:
         # array made there may be updated in place inside a branch
         self.enclosing: dict[Value, Op] = {}
         self.accumulate: dict[Op, Op] = {}  # in-place `acc + outer(a, b)` of the current block
+        # integer indexes proved nonnegative, written as np.uintp so Numba skips the
+        # negative-index wraparound and LLVM sees the index's affine form (ranges.py)
+        self.unsigned: frozenset[Value] = frozenset()
 
     def fresh_name(self, base: str) -> str:
         """An identifier no value of the function uses (for loop-local temporaries)."""
@@ -237,8 +243,28 @@ class _Writer:
             self.emit_plain(op, depth)
 
     def emit_plain(self, op: Op, depth: int) -> None:
-        expr = lookup(op.name).emit(self.ctx, op, [self.names[a] for a in op.args])
+        operands = [self.names[a] for a in op.args]
+        if op.name == "getitem" and not indexing.is_advanced(op.attr("spec")):
+            operands[1:] = self.index_operands(op.attr("spec"), op.args[1:])
+        expr = lookup(op.name).emit(self.ctx, op, operands)
         self.assign(depth, op.results, expr)
+
+    def index_operands(self, spec: tuple, operands: tuple[Value, ...]) -> list[str]:
+        """Names of a basic index's operands, its integer entries cast to ``np.uintp``
+        where ``self.unsigned`` proves them nonnegative (constants are left as written)."""
+        texts = [self.names[v] for v in operands]
+        position = 0
+        for entry in spec:
+            if entry == "i":
+                v = operands[position]
+                if v in self.unsigned and not texts[position].lstrip("-").isdigit():
+                    texts[position] = f"np.uintp({texts[position]})"
+                position += 1
+            elif entry == "a":
+                position += 1
+            elif entry != "n":
+                position += sum(entry[1:])
+        return texts
 
     def assign(self, depth: int, targets: tuple[Value, ...], expr: str) -> None:
         node = ast.Assign(
@@ -348,6 +374,8 @@ class _Writer:
             self.assign(depth, op.results, f"{n[base]}.copy()")
         target = n[op.result]
         idx = [n[v] for v in index]
+        if not indexing.is_advanced(spec):
+            idx = self.index_operands(spec, tuple(index))
         if indexing.is_advanced(spec):
             if self.ctx.numba:
                 kinds = tuple(e for e in spec if e in ("i", "a"))

@@ -360,6 +360,10 @@ def _emit_reduce(ctx, op, a):
 
 def _emit_matmul(ctx, op, a):
     if ctx.numba:
+        x, y = op.args
+        if x.type.is_float and y.type.is_float and (x.type.ndim, y.type.ndim) in ((2, 1), (1, 2)):
+            make = helpers.matvec_helper if x.type.ndim == 2 else helpers.vecmat_helper
+            return f"{ctx.helper(*make())}({a[0]}, {a[1]})"
         return f"np.dot(_sd_contig({a[0]}), _sd_contig({a[1]}))"
     return f"{a[0]} @ {a[1]}"
 
