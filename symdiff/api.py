@@ -235,9 +235,10 @@ def jit(fn: Callable[..., Any] | None = None, *, backend: str = "numba") -> Any:
 STAGES = ("ast", "ir", "grad", "jvp", "egrad", "hvp", "python", "numpy")
 
 
-def show_ir(fn: Callable[..., Any], stage: str = "ir", *, wrt: int | str | Sequence[int | str] = 0,
+def show_ir(fn: Callable[..., Any], stage: str = "ir", *,
+            wrt: int | str | Sequence[int | str] | None = None,
             args: Sequence[Any] | None = None, signature: str | None = None,
-            order: int = 1, transform: str = "grad") -> str:
+            order: int | None = None, transform: str | None = None) -> str:
     """Text of one compiler stage for ``fn``.
 
     ``stage``: ``ast`` (the parsed source), ``ir`` (typed SSA IR), ``grad``
@@ -263,6 +264,29 @@ def show_ir(fn: Callable[..., Any], stage: str = "ir", *, wrt: int | str | Seque
         kinds = parse_signature(f, signature)
     if stage == "ir":
         return print_function(simplify(lower(f, kinds).function))
+    t = _own_transform(fn, stage) if (wrt, order, transform) == (None, None, None) else None
+    if t is None:
+        t = _stage_transform(f, stage, kinds, 0 if wrt is None else wrt,
+                             1 if order is None else order, transform or "grad")
+    built = build(f, kinds, t)
+    if stage in ("grad", "jvp", "egrad", "hvp"):
+        return print_function(built.function)
+    return generate(built, "numba" if stage == "python" else "python").source
+
+
+def _own_transform(fn: Callable[..., Any], stage: str) -> Transform | None:
+    """The transform of a Compiled ``fn`` where ``stage`` shows it (its code, or its
+    own kind of derivative IR), else None."""
+    t = fn.transform if isinstance(fn, Compiled) else None
+    if t is None or t.kind == "primal":
+        return None
+    kind = "grad" if t.kind == "value_and_grad" else t.kind
+    return t if stage in ("python", "numpy", kind) else None
+
+
+def _stage_transform(f: FunctionType, stage: str, kinds: Sequence[Type],
+                     wrt: int | str | Sequence[int | str], order: int,
+                     transform: str) -> Transform:
     kind = stage if stage in ("grad", "jvp", "egrad", "hvp") else transform
     if kind not in ("grad", "jvp", "egrad", "hvp"):
         raise SymdiffError(f"unknown transform {kind!r}; choose grad, jvp, egrad or hvp")
@@ -274,10 +298,7 @@ def show_ir(fn: Callable[..., Any], stage: str = "ir", *, wrt: int | str | Seque
     for _ in range(order):
         t = Transform(kind, nums, tuple_grads=not isinstance(wrt, (int, str)), inner=t)
     assert t is not None
-    built = build(f, kinds, t)
-    if stage in ("grad", "jvp", "egrad", "hvp"):
-        return print_function(built.function)
-    return generate(built, "numba" if stage == "python" else "python").source
+    return t
 
 
 def _wrt_indices(f: FunctionType, wrt: int | str | Sequence[int | str],

@@ -31,19 +31,35 @@ from symdiff.signature import bind_arguments, kinds_of
 
 def _plain(fn: Any, what: str) -> FunctionType:
     if isinstance(fn, Compiled):
-        raise SymdiffError(f"symdiff.{what} takes a plain Python function; nest transforms "
-                           "with grad and elementwise_grad, or call the transformed function "
-                           "inside a plain one")
+        raise SymdiffError(f"symdiff.{what} takes a plain Python function, not "
+                           f"symdiff.{fn.transform.kind}(...); grad and elementwise_grad nest "
+                           "(grad(grad(f)), egrad(egrad(f))), and hessian and hvp give second "
+                           "derivatives of a plain function")
     if not isinstance(fn, FunctionType):
         raise SymdiffError(f"symdiff.{what} transforms plain Python functions, not "
                            f"{type(fn).__name__}")
     return fn
 
 
+# Entries already compiled in this process, by function (and its code object), argument
+# kinds, transform and backend: a later call skips re-reading the source to key the disk
+# cache, as a transformed function's dispatch table does after its first call.
+_ENTRIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
+
+
+def _compiled(fn: FunctionType, kinds: tuple[Any, ...], transform: Transform,
+              backend: str) -> Callable[..., Any]:
+    memo = (fn, fn.__code__, kinds, transform, backend)
+    entry = _ENTRIES.get(memo)
+    if entry is None:
+        entry = _ENTRIES[memo] = compile_transform(fn, kinds, transform, backend)
+    return entry
+
+
 def _entry(fn: FunctionType, args: Sequence[Any], transform: Transform,
            backend: str) -> tuple[Callable[..., Any], tuple[Any, ...]]:
     full = _scalarize(bind_arguments(fn, args))
-    return compile_transform(fn, kinds_of(fn, full), transform, backend), full
+    return _compiled(fn, kinds_of(fn, full), transform, backend), full
 
 
 def _float_args(fn: FunctionType, full: tuple[Any, ...]) -> tuple[int, ...]:
@@ -118,8 +134,7 @@ def vjp(fn: Callable[..., Any], *primals: Any,
 
 
 def _value(f: FunctionType, full: tuple[Any, ...], backend: str) -> Any:
-    entry = compile_transform(f, kinds_of(f, full), Transform("primal"), backend)
-    return entry(*full)
+    return _compiled(f, kinds_of(f, full), Transform("primal"), backend)(*full)
 
 
 class _Derivative:

@@ -28,7 +28,7 @@ from symdiff.ir.registry import lookup
 from symdiff.ir.types import I64, Type
 from symdiff.ir.verify import verify
 from symdiff.transforms.forward import forward
-from symdiff.transforms.reverse import reverse
+from symdiff.transforms.reverse import NotDifferentiableError, reverse
 from symdiff.transforms.simplify import simplify
 
 BACKENDS = ("numba", "python")
@@ -137,11 +137,19 @@ def derive(ir: Function, t: Transform, name: str, shape: str) -> tuple[Function,
     wrt = [k % len(ir.params) for k in t.argnums]
     n_out = len(ir.returns)
     grads_shape = "tuple" if t.tuple_grads else "single"
-    if _of_a_gradient(t):
+    if _of_a_gradient(t) and (t.kind == "egrad" or all(v.type.ndim == 0 for v in ir.returns)):
         # ir is the gradient of a scalar function in this same argument: its Jacobian is
         # a Hessian, symmetric, so 1^T J (reverse mode) is J 1 (forward mode, no tapes).
+        # (grad of an array-valued gradient goes on to reverse mode, which refuses it.)
         d = _checked(forward(simplify(ir), wrt, seed_ones=True))
         return _trimmed(d, d.body.yields[n_out:]), grads_shape
+    if t.kind in ("grad", "value_and_grad") and t.inner is not None \
+            and any(v.type.ndim > 0 for v in ir.returns):
+        raise NotDifferentiableError(
+            f"{t.kind} of symdiff.{t.inner.kind}(...) needs the inner derivative to be a "
+            f"scalar, but it is an array (its argument is an array); for second derivatives in an array use "
+            f"symdiff.hessian(f) or symdiff.hvp(f) (symdiff.egrad(symdiff.grad(f)) gives the "
+            f"Hessian's row sums)")
     if t.kind in ("grad", "value_and_grad", "egrad", "vjp"):
         d = _checked(reverse(simplify(ir), wrt, seed_ones=t.kind == "egrad",
                              seed_params=t.kind == "vjp"))
@@ -156,6 +164,9 @@ def derive(ir: Function, t: Transform, name: str, shape: str) -> tuple[Function,
     if t.kind == "jvp":
         d = _checked(forward(simplify(ir), wrt))
         return d, f"pair:{n_out}:{shape}:{shape}"
+    if t.kind in ("hessian", "hvp") and len(wrt) != 1:
+        raise SymdiffError(f"{t.kind} differentiates in one argument, not {len(wrt)}; to "
+                           "include several variables, put them in one array")
     if t.kind == "hessian":
         (k,) = wrt
         return hessian_function(ir, k), "single"

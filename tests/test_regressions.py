@@ -151,3 +151,59 @@ def test_reshape_newshape_keyword_and_tuples_in_both_arms():
     assert_close(g, 2 * np.arange(4.0), rtol=0, atol=0)
     g = sd.grad(rc.tuple_in_both_arms, backend="python")(np.ones(3), -1.0)
     assert_close(g, [3.0, 3.0, 3.0], rtol=0, atol=0)
+
+
+def _two_argument_loss(w, b):
+    return np.sum(np.tanh(w) * b) ** 2
+
+
+def test_show_ir_of_a_transformed_function_shows_that_transform():
+    """show_ir(sd.grad(f, argnums=(0, 1))) once printed the gradient in argument 0 only."""
+    args = (np.ones(3), np.ones(3))
+    both = sd.grad(_two_argument_loss, argnums=(0, 1))
+    assert sd.show_ir(both, "python", args=args) == \
+        sd.show_ir(_two_argument_loss, "python", args=args, wrt=(0, 1))
+    assert sd.show_ir(both, "grad", args=args) == \
+        sd.show_ir(_two_argument_loss, "grad", args=args, wrt=(0, 1))
+    assert "b_bar" in sd.show_ir(both, "grad", args=args)
+    second = sd.egrad(sd.egrad(_tanh))
+    assert sd.show_ir(second, "egrad", args=(np.ones(3),)) == \
+        sd.show_ir(_tanh, "egrad", args=(np.ones(3),), order=2)
+    # an explicit wrt still wins over the transform's own argnums
+    assert "b_bar" not in sd.show_ir(both, "grad", args=args, wrt=0)
+
+
+def _tanh(x):
+    return np.tanh(x)
+
+
+def _sum_of_squares(x):
+    return np.sum(x * x)
+
+
+_sum_of_squares_grad = sd.grad(_sum_of_squares)
+
+
+def _calls_a_gradient(x):
+    return _sum_of_squares_grad(x)
+
+
+def test_grad_of_an_array_valued_gradient_is_refused():
+    """grad(grad(f)) of an array argument once returned the Hessian times ones."""
+    x = np.array([1.0, 2.0, 0.5])
+    for nested in (sd.grad(sd.grad(_sum_of_squares)), sd.grad(sd.egrad(_sum_of_squares))):
+        with pytest.raises(sd.NotDifferentiableError, match="hessian"):
+            nested(x)
+    np.testing.assert_allclose(sd.egrad(sd.grad(_sum_of_squares))(x), 2.0 * np.ones(3))
+
+
+def test_a_gradient_called_inside_compiled_code_is_refused_at_the_call():
+    """Calling sd.grad(f) inside a compiled function once inlined f itself."""
+    with pytest.raises(sd.UnsupportedSyntaxError, match="symdiff.grad") as info:
+        sd.jit(_calls_a_gradient)(np.ones(3))
+    assert "return _sum_of_squares_grad(x)" in str(info.value)
+
+
+def test_hvp_in_two_arguments_is_refused_cleanly():
+    with pytest.raises(sd.SymdiffError, match="one argument"):
+        sd.show_ir(_two_argument_loss, "hvp", args=(np.ones(3), np.ones(3)), wrt=(0, 1))

@@ -12,6 +12,7 @@ import ast
 import builtins
 import hashlib
 import inspect
+import re
 import textwrap
 from types import FunctionType, ModuleType
 
@@ -24,6 +25,13 @@ def function_key(fn: FunctionType) -> str:
     return h.hexdigest()
 
 
+def _stable_filename(fn: FunctionType) -> str:
+    """The function's file name, without the process id that IPython kernels put in the
+    directory of a cell's file (``/tmp/ipykernel_<pid>/<hash of the cell>.py``), so a
+    notebook's functions are found in the cache by the next kernel."""
+    return re.sub(r"ipykernel_\d+", "ipykernel", fn.__code__.co_filename)
+
+
 def _feed(fn: FunctionType, h: hashlib._Hash, seen: set[int]) -> None:
     if id(fn) in seen:
         return
@@ -32,7 +40,7 @@ def _feed(fn: FunctionType, h: hashlib._Hash, seen: set[int]) -> None:
         source = textwrap.dedent(inspect.getsource(fn))
     except (OSError, TypeError):
         source = repr(fn.__code__.co_code)
-    h.update(f"{fn.__module__}.{fn.__qualname__}\0{fn.__code__.co_filename}\0".encode())
+    h.update(f"{fn.__module__}.{fn.__qualname__}\0{_stable_filename(fn)}\0".encode())
     h.update(source.encode())
     h.update(repr(fn.__defaults__).encode())
     try:

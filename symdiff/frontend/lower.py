@@ -772,6 +772,13 @@ class _FunctionLowerer:
         if isinstance(obj, FunctionType):
             return FuncRef("user", obj.__name__, fn=obj)
         if hasattr(obj, "__wrapped_symdiff__"):
+            kind = getattr(getattr(obj, "transform", None), "kind", "primal")
+            if kind != "primal":
+                inner = obj.__wrapped_symdiff__.__name__
+                self.error(node, f"'{name}' is symdiff.{kind}({inner}); a transformed function "
+                                 "cannot be called inside code symdiff compiles",
+                           f"call {inner} itself and transform the caller, or nest the "
+                           f"transforms (symdiff.grad(symdiff.grad(f)), symdiff.hessian(f))")
             return FuncRef("user", name, fn=obj.__wrapped_symdiff__)
         known = library.identify(obj)
         if known is not None:
