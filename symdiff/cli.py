@@ -1,8 +1,9 @@
 """The ``symdiff`` command.
 
-``symdiff show-ir FILE::FUNC --stage {ast,ir,grad,python,numpy}`` prints one
-stage of the pipeline for a function defined in a Python file; ``symdiff check
-FILE::FUNC --args ...`` compares its symdiff gradient with a numerical one. The
+``symdiff show-ir FILE::FUNC --stage {ast,ir,grad,jvp,egrad,hvp,python,numpy,sympy}``
+prints one stage of the pipeline for a function defined in a Python file;
+``symdiff check FILE::FUNC --args ...`` compares its symdiff gradient with a
+numerical one; ``symdiff swell FILE::FUNC --args ...`` measures expression swell. The
 parser is built with sub-commands so that others can join it.
 
 `main` returns the exit status: 0 success, 1 an error symdiff reports about the
@@ -217,6 +218,13 @@ def _run_show_ir(args: argparse.Namespace) -> int:
         print(f"symdiff: note: --wrt has no effect on stage {args.stage}", file=sys.stderr)
     if wrt is None:
         wrt = default_wrt(fn)
+    code_stage = args.stage in ("python", "numpy")
+    if args.transform != "grad" and not code_stage:
+        print("symdiff: note: --transform is used by --stage python/numpy only",
+              file=sys.stderr)
+    if args.order != 1 and args.stage != "egrad" and not (code_stage and args.transform == "egrad"):
+        print("symdiff: note: --order is used by --stage egrad (or --transform egrad) only",
+              file=sys.stderr)
     if args.args is not None and args.stage != "sympy":
         print("symdiff: note: --args is used by --stage sympy only", file=sys.stderr)
     if args.stage == "sympy":

@@ -11,8 +11,10 @@ Each compiles, per function, transform and argument kinds, one generated entry
 
 `jacobian` and `hessian` call those once per basis direction: forward mode
 (one column per call) when the differentiated argument has fewer elements than
-the output, reverse mode (one row per call) otherwise; a Hessian takes one
-forward-over-reverse call per element of the argument.
+the output, reverse mode (one row per call) otherwise. The Hessian in a 1-d
+argument is one compiled function (the gradient once, then one tangent sweep
+per row); in an argument of other shapes, one Hessian-vector product call per
+element.
 """
 
 from __future__ import annotations

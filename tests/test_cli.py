@@ -367,3 +367,13 @@ def test_decorator_argnums_are_the_default_wrt(tmp_path, capsys, monkeypatch):
             sys.path.remove(str(tmp_path))
     header = capsys.readouterr().out.splitlines()[0]
     assert header.endswith("-> (f64[:], f64) {"), header
+
+
+@pytest.mark.parametrize("extra, note", [
+    (("--order", "2"), "--order is used by --stage egrad"),
+    (("--transform", "jvp"), "--transform is used by --stage python/numpy"),
+])
+def test_options_that_do_not_apply_to_the_stage_are_noted(example, capsys, extra, note):
+    code, out, err = run(capsys, "show-ir", f"{example}::loss", "--stage", "ir", *extra)
+    assert code == 0 and out.startswith("func loss")
+    assert note in err

@@ -10,8 +10,9 @@ zero is not materialized (``None``) until something needs it as a value.
 Structured ops carry their tangents with them: an ``if`` yields the tangents of
 its results beside the results, a loop carries the tangent of each active
 carried value beside it. The output is IR of the same kind as the input, so it
-can be transformed again (``hessian`` is forward over reverse; ``egrad`` of
-``egrad`` is reverse over reverse).
+can be transformed again (``hessian`` and ``hvp`` are forward over reverse, and
+so is ``egrad`` or ``grad`` of a gradient in the same argument: see
+``pipeline.derive``).
 """
 
 from __future__ import annotations
