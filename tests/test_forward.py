@@ -311,8 +311,9 @@ def test_mixed_partials_through_a_while_loop_are_refused_with_the_line():
 
 
 def test_nested_egrad_code_grows_gently():
-    """Each order's code is simplified before the next differentiates it (CSE modulo
-    commutativity, repeated to a fixed point): the 6th derivative of tanh stays small."""
+    """Each order's code is simplified (CSE modulo commutativity, constant factors
+    gathered, repeated to a fixed point): the 6th derivative of tanh stays small
+    (3, 5, 9, 15, 24, 36 ops; 5, 14, 32, 72, 168, 412 without simplification)."""
     from symdiff.ir.types import Type
     from symdiff.pipeline import Transform, build
     from symdiff.transforms.simplify import count_ops
@@ -321,7 +322,7 @@ def test_nested_egrad_code_grows_gently():
     for _ in range(6):
         t = Transform("egrad", (0,), inner=t)
         counts.append(count_ops(build(tanh, (Type("f64", 1),), t).function))
-    assert counts[-1] <= 45, counts
+    assert counts[-1] <= 38, counts
     assert all(b - a <= 16 for a, b in zip(counts, counts[1:], strict=False)), counts
 
 

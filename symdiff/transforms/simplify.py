@@ -13,6 +13,7 @@ from typing import Any
 from symdiff.ir.builder import const_value, identity_operand, record
 from symdiff.ir.core import Block, Function, Op, Value
 from symdiff.ir.registry import lookup
+from symdiff.ir.types import Type
 
 # Ops that allocate a buffer the backend may later write in place: merging two
 # of them would make two logical arrays share storage.
@@ -25,7 +26,7 @@ def simplify(fn: Function) -> Function:
     an identity can make two ops equal for the next CSE)."""
     count = count_ops(fn)
     for _ in range(4):
-        fn = dce(fold_identities(fold_broadcasts(cse(fn))))
+        fn = dce(fold_scales(fold_identities(fold_broadcasts(cse(fn)))))
         before, count = count, count_ops(fn)
         if count >= before:
             break
@@ -67,6 +68,75 @@ def fold_identities(fn: Function) -> Function:
         return Block(block.params, tuple(ops), tuple(rename.get(y, y) for y in block.yields))
 
     return Function(fn.name, fn.params, rewrite(fn.body), fn.loc)
+
+
+def fold_scales(fn: Function) -> Function:
+    """Constant factors gathered: each float value that is a constant times another value
+    (``a + a``, ``-(2 * a)``, ``3 * a - a``, ``-(-a)``...) is computed as one op from
+    that value: ``c * a``, ``-a`` or ``a`` itself. Each rewrite replaces one op by at most
+    one (constants are free), and the ops it bypasses may die. Factors that are not powers
+    of two can change the last bit (``3 * (5 * a)`` is ``15 * a``); zero factors are left
+    alone (``a - a`` is NaN for infinite ``a``)."""
+    scale: dict[Value, tuple[float, Value]] = {}
+    rename: dict[Value, Value] = {}
+
+    def of(v: Value) -> tuple[float, Value]:
+        return scale.get(v, (1.0, v))
+
+    def rewrite(block: Block) -> Block:
+        ops: list[Op] = []
+        for op in block.ops:
+            args = tuple(rename.get(a, a) for a in op.args)
+            regions = tuple(rewrite(r) for r in op.regions)
+            if args != op.args or regions != op.regions:
+                op = Op(op.name, args, op.results, op.attrs, regions, op.loc)
+            found = _scaled(op, of) if len(op.results) == 1 and op.result.type.dtype == "f64" \
+                else None
+            if found is None or found[0] == 0.0 or found[1].type != op.result.type:
+                ops.append(op)
+                continue
+            c, base = scale[op.result] = found
+            if c == 1.0:
+                rename[op.result] = base
+            elif c == -1.0:
+                ops.append(op if (op.name, op.args) == ("neg", (base,))
+                           else Op("neg", (base,), op.results, (), (), op.loc))
+            elif op.name == "mul" and base in op.args and const_value(
+                    op.args[1 - op.args.index(base)]) == c:
+                ops.append(op)
+            else:
+                factor = Value(Type("f64"), "c")
+                const = Op("const", (), (factor,), (("type", factor.type), ("value", c)),
+                           (), op.loc)
+                record(const)
+                ops += [const, Op("mul", (factor, base), op.results, (), (), op.loc)]
+        return Block(block.params, tuple(ops), tuple(rename.get(y, y) for y in block.yields))
+
+    return Function(fn.name, fn.params, rewrite(fn.body), fn.loc)
+
+
+def _scaled(op: Op, of: Any) -> tuple[float, Value] | None:
+    """``op``'s result as (constant factor, value) when it is one, from its arguments'."""
+    if op.name == "neg":
+        c, base = of(op.args[0])
+        return -c, base
+    if op.name == "mul":
+        for k in (0, 1):
+            factor = _float_const(op.args[k])
+            if factor is not None:
+                c, base = of(op.args[1 - k])
+                return factor * c, base
+        return None
+    if op.name in ("add", "sub"):
+        (cx, x), (cy, y) = of(op.args[0]), of(op.args[1])
+        if x is y:
+            return (cx + cy if op.name == "add" else cx - cy), x
+    return None
+
+
+def _float_const(v: Value) -> float | None:
+    c = const_value(v)
+    return c if isinstance(c, float) and v.type == Type("f64") else None
 
 
 def _evaluate(name: str, args: tuple[Value, ...], result: Value) -> float | None:
