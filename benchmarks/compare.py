@@ -935,11 +935,11 @@ def main(argv: list[str] | None = None) -> int:
         load_end = os.getloadavg()[0]
     except (AttributeError, OSError):
         load_end = float("nan")
-    info["load average (1 min)"] = (f"{load_start:.2f} at the start, {load_end:.2f} at the end "
-                                    f"(a shared machine: other processes add noise)")
+    info["load average (1 min)"] = f"{load_start:.2f} at the start, {load_end:.2f} at the end"
     data = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "command": command, "machine": info,
-            "machine_note": "The machine is shared (others' test runs were going on): absolute "
-                            "times are noisy, ratios from interleaved rounds less so.",
+            "machine_note": "All workers stay alive for the whole run, so on a small machine an "
+                            "idle framework's threads share the cores with the one being timed; "
+                            "absolute times are noisy, ratios from interleaved rounds less so.",
             "repeats": opts.repeats, "target_time": opts.target_time, "slow": opts.slow,
             "slow_repeats": opts.slow_repeats, "left_out": left_out,
             "systems": {k: v for k, v in systems.items() if k in wanted and k not in left_out},
