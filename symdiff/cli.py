@@ -222,7 +222,8 @@ def _run_show_ir(args: argparse.Namespace) -> int:
     if args.transform != "grad" and not code_stage:
         print("symdiff: note: --transform is used by --stage python/numpy only",
               file=sys.stderr)
-    if args.order != 1 and args.stage != "egrad" and not (code_stage and args.transform == "egrad"):
+    if args.order != 1 and args.stage in ("ast", "ir", "sympy", "python", "numpy") \
+            and not (code_stage and args.transform == "egrad"):
         print("symdiff: note: --order is used by --stage egrad (or --transform egrad) only",
               file=sys.stderr)
     if args.args is not None and args.stage != "sympy":

@@ -79,6 +79,7 @@ def fold_scales(fn: Function) -> Function:
     alone (``a - a`` is NaN for infinite ``a``)."""
     scale: dict[Value, tuple[float, Value]] = {}
     rename: dict[Value, Value] = {}
+    factors = _float_consts(fn.body)
 
     def of(v: Value) -> tuple[float, Value]:
         return scale.get(v, (1.0, v))
@@ -90,8 +91,8 @@ def fold_scales(fn: Function) -> Function:
             regions = tuple(rewrite(r) for r in op.regions)
             if args != op.args or regions != op.regions:
                 op = Op(op.name, args, op.results, op.attrs, regions, op.loc)
-            found = _scaled(op, of) if len(op.results) == 1 and op.result.type.dtype == "f64" \
-                else None
+            found = _scaled(op, of, factors) \
+                if len(op.results) == 1 and op.result.type.dtype == "f64" else None
             if found is None or found[0] == 0.0 or found[1].type != op.result.type:
                 ops.append(op)
                 continue
@@ -101,7 +102,7 @@ def fold_scales(fn: Function) -> Function:
             elif c == -1.0:
                 ops.append(op if (op.name, op.args) == ("neg", (base,))
                            else Op("neg", (base,), op.results, (), (), op.loc))
-            elif op.name == "mul" and base in op.args and const_value(
+            elif op.name == "mul" and base in op.args and factors.get(
                     op.args[1 - op.args.index(base)]) == c:
                 ops.append(op)
             else:
@@ -109,20 +110,21 @@ def fold_scales(fn: Function) -> Function:
                 const = Op("const", (), (factor,), (("type", factor.type), ("value", c)),
                            (), op.loc)
                 record(const)
+                factors[factor] = c
                 ops += [const, Op("mul", (factor, base), op.results, (), (), op.loc)]
         return Block(block.params, tuple(ops), tuple(rename.get(y, y) for y in block.yields))
 
     return Function(fn.name, fn.params, rewrite(fn.body), fn.loc)
 
 
-def _scaled(op: Op, of: Any) -> tuple[float, Value] | None:
+def _scaled(op: Op, of: Any, factors: dict[Value, float]) -> tuple[float, Value] | None:
     """``op``'s result as (constant factor, value) when it is one, from its arguments'."""
     if op.name == "neg":
         c, base = of(op.args[0])
         return -c, base
     if op.name == "mul":
         for k in (0, 1):
-            factor = _float_const(op.args[k])
+            factor = factors.get(op.args[k])
             if factor is not None:
                 c, base = of(op.args[1 - k])
                 return factor * c, base
@@ -134,9 +136,16 @@ def _scaled(op: Op, of: Any) -> tuple[float, Value] | None:
     return None
 
 
-def _float_const(v: Value) -> float | None:
-    c = const_value(v)
-    return c if isinstance(c, float) and v.type == Type("f64") else None
+def _float_consts(block: Block) -> dict[Value, float]:
+    """The scalar float constants defined in ``block`` and its regions, by value."""
+    out: dict[Value, float] = {}
+    for op in block.ops:
+        if op.name == "const" and isinstance(op.attr("value"), float) \
+                and op.result.type == Type("f64"):
+            out[op.result] = op.attr("value")
+        for region in op.regions:
+            out.update(_float_consts(region))
+    return out
 
 
 def _evaluate(name: str, args: tuple[Value, ...], result: Value) -> float | None:
