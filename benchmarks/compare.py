@@ -11,8 +11,10 @@
 Every system runs in its own worker process (``compare.py --worker NAME``,
 one per system, kept for the whole run), so that the frameworks' imports,
 thread pools and allocators never share a process; this process only sends
-commands and collects results. It imports NumPy and ``problems.py``, nothing
-else. Systems whose packages are not installed (JAX, PyTorch, autograd) are
+commands and collects results. While one system is timed, the other workers
+are stopped (SIGSTOP, then SIGCONT), so that their idle threads do not share
+its cores. This process imports NumPy and ``problems.py``, nothing else.
+Systems whose packages are not installed (JAX, PyTorch, autograd) are
 left out with a note.
 
 Single thread everywhere: ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``,
@@ -62,6 +64,7 @@ os.environ.update(THREAD_ENV)
 
 import argparse  # noqa: E402
 import ast  # noqa: E402
+import contextlib  # noqa: E402
 import gc  # noqa: E402
 import importlib  # noqa: E402
 import importlib.util  # noqa: E402
@@ -71,6 +74,7 @@ import queue  # noqa: E402
 import resource  # noqa: E402
 import shlex  # noqa: E402
 import shutil  # noqa: E402
+import signal  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -79,6 +83,7 @@ import threading  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
 import tracemalloc  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -379,6 +384,20 @@ def missing_packages(name: str) -> list[str]:
     return [pk for pk in packages if importlib.util.find_spec(pk) is None]
 
 
+@contextlib.contextmanager
+def others_paused(workers: dict[str, Worker], name: str) -> Iterator[None]:
+    """Stop every other worker process (SIGSTOP) while ``name`` is timed, so that the idle
+    threads of the other frameworks (XLA's, PyTorch's) do not share its cores."""
+    others = [w for n, w in workers.items() if n != name and w.proc.poll() is None]
+    for w in others:
+        os.kill(w.proc.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for w in others:
+            os.kill(w.proc.pid, signal.SIGCONT)
+
+
 def run_problem(p: Any, workers: dict[str, Worker], opts: argparse.Namespace, tmp: Path,
                 restart: Any) -> dict[str, Any]:
     res: dict[str, Any] = {"key": p.key, "title": p.title, "systems": {}}
@@ -468,7 +487,9 @@ def run_problem(p: Any, workers: dict[str, Worker], opts: argparse.Namespace, tm
             if tm["capped"] and len(tm["samples"]) >= opts.slow_repeats:
                 continue
             try:
-                a = workers[name].request({"cmd": "time", "what": what, "number": tm["number"]})
+                with others_paused(workers, name):
+                    a = workers[name].request({"cmd": "time", "what": what,
+                                               "number": tm["number"]})
             except WorkerError as e:
                 r.update(status="error", error=str(e))
                 continue
@@ -937,9 +958,9 @@ def main(argv: list[str] | None = None) -> int:
         load_end = float("nan")
     info["load average (1 min)"] = f"{load_start:.2f} at the start, {load_end:.2f} at the end"
     data = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "command": command, "machine": info,
-            "machine_note": "All workers stay alive for the whole run, so on a small machine an "
-                            "idle framework's threads share the cores with the one being timed; "
-                            "absolute times are noisy, ratios from interleaved rounds less so.",
+            "machine_note": "While one system is timed the other workers are stopped (SIGSTOP), "
+                            "so their idle threads do not share its cores; absolute times are "
+                            "noisy, ratios from interleaved rounds less so.",
             "repeats": opts.repeats, "target_time": opts.target_time, "slow": opts.slow,
             "slow_repeats": opts.slow_repeats, "left_out": left_out,
             "systems": {k: v for k, v in systems.items() if k in wanted and k not in left_out},
