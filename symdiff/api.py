@@ -27,6 +27,9 @@ from symdiff.transforms.simplify import simplify
 _ndarray = np.ndarray
 
 
+_MISSING = object()  # an argument the caller did not pass (generated dispatch)
+
+
 def _fast_key(a: Any) -> Any:
     """Dispatch key of one argument: its type, or (dtype, ndim) for an array."""
     return (a.dtype, a.ndim) if type(a) is _ndarray else type(a)
@@ -85,7 +88,8 @@ class Compiled:
         Generates ``__call__``: one type/dtype/ndim test per argument, then the
         entry; any other call falls back to the dictionary dispatch.
         """
-        tests, env = [], {"_nd": _ndarray, "_entry": entry, "_generic": self._dispatch}
+        tests = ["not rest"]
+        env = {"_nd": _ndarray, "_entry": entry, "_generic": self._dispatch, "_M": _MISSING}
         for k, a in enumerate(args):
             if type(a) is _ndarray:
                 env[f"_d{k}"] = a.dtype
@@ -93,15 +97,19 @@ class Compiled:
             else:
                 env[f"_t{k}"] = type(a)
                 tests.append(f"type(a{k}) is _t{k}")
-        names = ", ".join(f"a{k}" for k in range(len(args)))
-        unpack = f"{names}, = args" if args else "pass"
-        src = (f"def __call__(self, *args):\n    if len(args) == {len(args)}:\n        {unpack}\n"
-               f"        if {' and '.join(tests) or 'True'}:\n"
-               f"            return _entry({names})\n    return _generic(*args)\n")
+        names = [f"a{k}" for k in range(len(args))]
+        params = "".join(f"{a}=_M, " for a in names)
+        given = "(" + "".join(f"{a}, " for a in names) + ")"
+        src = (f"def __call__({params}*rest):\n"
+               f"    if {' and '.join(tests)}:\n"
+               f"        return _entry({', '.join(names)})\n"
+               f"    return _generic(*[a for a in {given} if a is not _M], *rest)\n")
         exec(compile(src, f"<symdiff dispatch {self.__wrapped_symdiff__.__name__}>", "exec"), env)
-        # Python looks __call__ up on the type: a one-off subclass carries the generated one.
-        self.__class__ = type(Compiled.__name__, (Compiled,), {"__call__": env["__call__"],
-                                                              "__module__": Compiled.__module__})
+        # Python looks __call__ up on the type: a one-off subclass carries the generated one,
+        # as a staticmethod (it needs no self, and calling it skips making a bound method).
+        self.__class__ = type(Compiled.__name__, (Compiled,),
+                              {"__call__": staticmethod(env["__call__"]),
+                               "__module__": Compiled.__module__})
 
     def _prepare(self, args: Sequence[Any]) -> tuple[tuple[Any, ...], tuple[Type, ...]]:
         """The arguments completed with defaults (0-d arrays as scalars), and their kinds."""

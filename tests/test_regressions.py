@@ -207,3 +207,21 @@ def test_a_gradient_called_inside_compiled_code_is_refused_at_the_call():
 def test_hvp_in_two_arguments_is_refused_cleanly():
     with pytest.raises(sd.SymdiffError, match="one argument"):
         sd.show_ir(_two_argument_loss, "hvp", args=(np.ones(3), np.ones(3)), wrt=(0, 1))
+
+
+def _scaled_square(x, s=2.0):
+    return np.sum(x * x) * s
+
+
+def test_the_specialized_call_falls_back_for_other_arities_and_kinds():
+    """After a specialization is installed, calls with fewer or more arguments, or other
+    kinds, go through the general dispatch (defaults bound, errors named)."""
+    g = sd.grad(_scaled_square)
+    x = np.ones(3)
+    np.testing.assert_allclose(g(x), 4.0 * x)
+    np.testing.assert_allclose(g(x, 3.0), 6.0 * x)
+    np.testing.assert_allclose(g(x), 4.0 * x)
+    np.testing.assert_allclose(g(np.ones((2, 2))), 4.0 * np.ones((2, 2)))
+    for bad in ((), (x, 1.0, 2.0)):
+        with pytest.raises(sd.SignatureError, match="takes 2 argument"):
+            g(*bad)
