@@ -90,6 +90,23 @@ def test_a_descending_range_is_nonnegative_only_down_to_minus_one():
     assert range_variables(ir) == {first, second}
 
 
+def branch_index(x, c):
+    s = 0.0
+    for i in range(x.shape[0] - 2):
+        if c > 0.0:
+            j = i + 1
+        else:
+            j = i + 2
+        s += x[j]
+    return s
+
+
+def test_an_if_whose_branches_both_give_nonnegative_values_is_nonnegative():
+    proved = _proved_names(branch_index, (F1, Type("f64")))
+    js = [name for name in proved if name.startswith("j")]
+    assert js and all(proved[name] for name in js), proved
+
+
 def wraps(x):
     s = 0.0
     for i in range(x.shape[0]):

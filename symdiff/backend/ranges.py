@@ -49,15 +49,19 @@ def range_variables(fn: Function) -> frozenset[Value]:
 
 
 def _prove(ops: list[Op], assumed: set[Value], consts: dict[Value, int]) -> set[Value]:
-    """Values proved nonnegative in one pass in program order, given ``assumed``."""
+    """Values proved nonnegative, given ``assumed``: passes in program order until nothing
+    new is proved (an ``if`` is visited before the ops of its branches)."""
     known = set(assumed)
-    for op in ops:
-        for k, r in enumerate(op.results):
-            if _is_int(r) and _result_nonnegative(op, k, known, consts):
-                known.add(r)
-        if op.name == "for" and _loop_variable_nonnegative(op, known, consts):
-            known.add(op.regions[-1].params[0])
-    return known
+    while True:
+        size = len(known)
+        for op in ops:
+            for k, r in enumerate(op.results):
+                if _is_int(r) and _result_nonnegative(op, k, known, consts):
+                    known.add(r)
+            if op.name == "for" and _loop_variable_nonnegative(op, known, consts):
+                known.add(op.regions[-1].params[0])
+        if len(known) == size:
+            return known
 
 
 def _result_nonnegative(op: Op, k: int, known: set[Value], consts: dict[Value, int]) -> bool:
