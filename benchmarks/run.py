@@ -58,6 +58,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DOCS = ROOT / "docs" / "benchmarks.md"
 sys.path.insert(0, str(HERE))
+from reporting import error_text, fmt_ratio, fmt_time, replace_section  # noqa: E402
 
 GRAD_RTOL = 1e-8
 PRIMAL_RTOL = 1e-9
@@ -302,12 +303,6 @@ def compare_gradients(got: Any, want: Any, np: Any) -> tuple[bool, str]:
     return True, f"max |sd - hand| / max|hand| = {worst:.1e}"
 
 
-def error_text(e: BaseException) -> str:
-    lines = f"{type(e).__name__}: {e}".strip().splitlines()
-    text = "\n".join(lines[:25])
-    return text + ("\n..." if len(lines) > 25 else "")
-
-
 # ---------------------------------------------------------------------------
 # One problem
 # ---------------------------------------------------------------------------
@@ -382,18 +377,6 @@ def run_problem(p: Any, opts: argparse.Namespace, sd: Any, np: Any) -> dict[str,
 # ---------------------------------------------------------------------------
 
 
-def fmt_time(s: float | None) -> str:
-    if s is None:
-        return "-"
-    if s < 1e-3:
-        return f"{s * 1e6:.3g} µs"
-    if s < 1.0:
-        return f"{s * 1e3:.3g} ms"
-    return f"{s:.3g} s"
-
-
-def fmt_ratio(r: float | None) -> str:
-    return "-" if r is None else f"{r:.2f}x"
 
 
 def machine_info() -> dict[str, str]:
@@ -565,16 +548,6 @@ def render(results: list[dict[str, Any]], info: dict[str, str], opts: argparse.N
     return "\n".join(L)
 
 
-def update_docs(section: str) -> None:
-    text = DOCS.read_text() if DOCS.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
-    if BEGIN not in text or END not in text:
-        text = text.rstrip("\n") + f"\n\n## Results\n\n{BEGIN}\n{END}\n"
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    DOCS.write_text(f"{head}{BEGIN}\n{section}\n{END}{tail}")
-
-
 # ---------------------------------------------------------------------------
 # Main
 # ---------------------------------------------------------------------------
@@ -673,7 +646,7 @@ def main(argv: list[str] | None = None) -> int:
                                                "results": results}, indent=1, default=str))
         print(f"raw results written to {json_path}")
     if opts.update_docs:
-        update_docs(section)
+        replace_section(DOCS, BEGIN, END, section, "Results")
         print(f"results section of {DOCS} updated")
 
     failed = [r["key"] for r in results
