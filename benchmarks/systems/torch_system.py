@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from problems import oscillator, rosenbrock_loop  # scalar code: the same in torch
+
 from systems import Built
 
 LABEL = "PyTorch eager"
@@ -49,13 +51,6 @@ def rosenbrock(x):
     return torch.sum(100.0 * (b - a * a) ** 2 + (1.0 - a) ** 2)
 
 
-def rosenbrock_loop(x):
-    s = 0.0
-    for i in range(x.shape[0] - 1):
-        s += 100.0 * (x[i + 1] - x[i] * x[i]) ** 2 + (1.0 - x[i]) ** 2
-    return s
-
-
 def logistic_loss(w, X, y):
     z = X @ w
     return torch.mean(torch.log1p(torch.exp(-torch.abs(z))) + torch.clamp_min(z, 0.0) - y * z)
@@ -75,18 +70,6 @@ def softmax_loss(W, b, X, y):
 def mlp_loss(W1, b1, W2, b2, X, y):
     H = torch.tanh(X @ W1 + b1)
     return cross_entropy(H @ W2 + b2, y)
-
-
-def oscillator(k, c, x0, v0, dt, target):
-    x = x0
-    v = v0
-    loss = 0.0
-    for t in range(target.shape[0]):
-        a = -k * x - c * v
-        x = x + dt * v
-        v = v + dt * a
-        loss += (x - target[t]) ** 2
-    return loss
 
 
 def rnn_loss(Wx, Wh, b, xs, y):
