@@ -43,25 +43,10 @@ def _plain(fn: Any, what: str) -> FunctionType:
     return fn
 
 
-# Entries already compiled in this process, by function (and its code object), argument
-# kinds, transform and backend: a later call skips re-reading the source to key the disk
-# cache, as a transformed function's dispatch table does after its first call.
-_ENTRIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
-
-
-def _compiled(fn: FunctionType, kinds: tuple[Any, ...], transform: Transform,
-              backend: str) -> Callable[..., Any]:
-    memo = (fn, fn.__code__, kinds, transform, backend)
-    entry = _ENTRIES.get(memo)
-    if entry is None:
-        entry = _ENTRIES[memo] = compile_transform(fn, kinds, transform, backend)
-    return entry
-
-
 def _entry(fn: FunctionType, args: Sequence[Any], transform: Transform,
            backend: str) -> tuple[Callable[..., Any], tuple[Any, ...]]:
     full = _scalarize(bind_arguments(fn, args))
-    return _compiled(fn, kinds_of(fn, full), transform, backend), full
+    return compile_transform(fn, kinds_of(fn, full), transform, backend), full
 
 
 def _float_args(fn: FunctionType, full: tuple[Any, ...]) -> tuple[int, ...]:
@@ -136,7 +121,7 @@ def vjp(fn: Callable[..., Any], *primals: Any,
 
 
 def _value(f: FunctionType, full: tuple[Any, ...], backend: str) -> Any:
-    return _compiled(f, kinds_of(f, full), Transform("primal"), backend)(*full)
+    return compile_transform(f, kinds_of(f, full), Transform("primal"), backend)(*full)
 
 
 class _Derivative:

@@ -225,3 +225,19 @@ def test_the_specialized_call_falls_back_for_other_arities_and_kinds():
     for bad in ((), (x, 1.0, 2.0)):
         with pytest.raises(sd.SignatureError, match="takes 2 argument"):
             g(*bad)
+
+
+_GAIN = 2.0
+
+
+def _gained(x):
+    return np.sum(x * x) * _GAIN
+
+
+def test_jvp_sees_a_changed_global_constant(monkeypatch):
+    """Repeated jvp calls re-key the cache (cheaply: the source is parsed once), so a global
+    constant changed between calls is used, never a stale compiled entry."""
+    x, t = np.array([1.0, 2.0]), np.array([1.0, 0.0])
+    assert sd.jvp(_gained, (x,), (t,))[1] == pytest.approx(4.0)
+    monkeypatch.setitem(globals(), "_GAIN", 3.0)
+    assert sd.jvp(_gained, (x,), (t,))[1] == pytest.approx(6.0)

@@ -14,7 +14,7 @@ import hashlib
 import inspect
 import re
 import textwrap
-from types import FunctionType, ModuleType
+from types import CodeType, FunctionType, ModuleType
 
 import numpy as np
 
@@ -36,20 +36,10 @@ def _feed(fn: FunctionType, h: hashlib._Hash, seen: set[int]) -> None:
     if id(fn) in seen:
         return
     seen.add(id(fn))
-    try:
-        source = textwrap.dedent(inspect.getsource(fn))
-    except (OSError, TypeError):
-        source = repr(fn.__code__.co_code)
+    source, names, attributes = _read(fn)
     h.update(f"{fn.__module__}.{fn.__qualname__}\0{_stable_filename(fn)}\0".encode())
     h.update(source.encode())
     h.update(repr(fn.__defaults__).encode())
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return
-    names = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)})
-    attributes = sorted({_dotted(n) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
-                        - {None})
     closure = {}
     if fn.__closure__:
         for name, cell in zip(fn.__code__.co_freevars, fn.__closure__, strict=True):
@@ -75,6 +65,34 @@ def _feed(fn: FunctionType, h: hashlib._Hash, seen: set[int]) -> None:
         for part in rest:
             obj = getattr(obj, part, None)
         _feed_object(dotted, obj, h, seen)
+
+
+# A code object's source and the names it reads, parsed once per process: the key is
+# recomputed on every uncached call (jvp, jacobian...), and only the values of the globals
+# it reads can have changed since.
+_PARSED: dict[CodeType, tuple[str, tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _read(fn: FunctionType) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """``fn``'s source, and the names and dotted attributes it reads (sorted)."""
+    found = _PARSED.get(fn.__code__)
+    if found is not None:
+        return found
+    try:
+        source = textwrap.dedent(inspect.getsource(fn))
+    except (OSError, TypeError):
+        source = repr(fn.__code__.co_code)
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        found = (source, (), ())
+    else:
+        names = tuple(sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}))
+        attributes = tuple(sorted({_dotted(n) for n in ast.walk(tree)
+                                   if isinstance(n, ast.Attribute)} - {None}))
+        found = (source, names, attributes)
+    _PARSED[fn.__code__] = found
+    return found
 
 
 def _dotted(node: ast.Attribute) -> str | None:
