@@ -145,8 +145,9 @@ def derive(ir: Function, t: Transform, name: str, shape: str) -> tuple[Function,
         return _trimmed(d, d.body.yields[n_out:]), grads_shape
     if t.kind in ("grad", "value_and_grad") and t.inner is not None \
             and any(v.type.ndim > 0 for v in ir.returns):
+        at = f"{ir.loc}: " if ir.loc is not None else ""
         raise NotDifferentiableError(
-            f"{t.kind} of symdiff.{t.inner.kind}(...) needs the inner derivative to be a "
+            f"{at}{t.kind} of symdiff.{t.inner.kind}(...) needs the inner derivative to be a "
             f"scalar, but it is an array (its argument is an array); for second derivatives in an array use "
             f"symdiff.hessian(f) or symdiff.hvp(f) (symdiff.egrad(symdiff.grad(f)) gives the "
             f"Hessian's row sums)")
