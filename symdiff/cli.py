@@ -139,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = commands.add_parser(
         "show-ir", help="print a stage of the pipeline (ast, ir, grad, jvp, egrad, hvp, python, "
-                        "numpy)",
+                        "numpy, sympy)",
         description=SHOW_IR_DESCRIPTION, epilog=SHOW_IR_EPILOG, formatter_class=_Formatter)
     show.add_argument("target", metavar="FILE::FUNC",
                       help="a Python file and the name of a function in it, e.g. model.py::loss")
