@@ -28,6 +28,7 @@ from symdiff.ir.registry import lookup
 from symdiff.ir.types import I64, Type
 from symdiff.ir.verify import verify
 from symdiff.transforms.forward import forward
+from symdiff.transforms.polynomial import collect_polynomials
 from symdiff.transforms.reverse import NotDifferentiableError, reverse
 from symdiff.transforms.simplify import simplify
 
@@ -118,8 +119,11 @@ def build(fn: FunctionType, kinds: tuple[Type, ...], transform: Transform) -> Bu
     lowered = lower(fn, kinds)
     ir = _checked(lowered.function)
     shape = "tuple" if lowered.returns_tuple else "single"
+    # The user's own ops are never re-associated (see symdiff.transforms.polynomial).
+    frozen = {r for op in ir.body.walk() for r in op.results}
     for t in transform.chain:
         ir, shape = derive(ir, t, fn.__name__, shape)
+        ir = _checked(collect_polynomials(simplify(ir), frozen))
     final = _checked(own_results(simplify(ir)))
     final = Function(entry_name(fn, transform), final.params, final.body, final.loc)
     return Built(lowered, final, shape)
