@@ -147,6 +147,14 @@ def derive(ir: Function, t: Transform, name: str, shape: str) -> tuple[Function,
         # (grad of an array-valued gradient goes on to reverse mode, which refuses it.)
         d = _checked(forward(simplify(ir), wrt, seed_ones=True))
         return _trimmed(d, d.body.yields[n_out:]), grads_shape
+    if t.kind in ("grad", "egrad") and t.inner is not None and len(wrt) == 1 \
+            and ir.params[wrt[0]].type == Type("f64") and len(ir.returns) == 1 \
+            and ir.returns[0].type == Type("f64"):
+        # The derivative of a scalar derivative in one scalar argument (a mixed partial
+        # such as d/dy df/dx): one tangent sweep seeded with 1.0 is that derivative, and
+        # forward mode goes through while loops, which reverse over reverse does not.
+        d = _checked(forward(simplify(ir), wrt, seed_ones=True))
+        return _trimmed(d, d.body.yields[n_out:]), grads_shape
     if t.kind in ("grad", "value_and_grad") and t.inner is not None \
             and any(v.type.ndim > 0 for v in ir.returns):
         at = f"{ir.loc}: " if ir.loc is not None else ""
@@ -155,6 +163,16 @@ def derive(ir: Function, t: Transform, name: str, shape: str) -> tuple[Function,
             f"scalar, but it is an array (its argument is an array); for second derivatives in an array use "
             f"symdiff.hessian(f) or symdiff.hvp(f) (symdiff.egrad(symdiff.grad(f)) gives the "
             f"Hessian's row sums)")
+    if t.kind == "grad" and t.inner is not None and len(wrt) == 1 \
+            and ir.params[wrt[0]].type == Type("f64", 1) and len(ir.returns) == 1 \
+            and ir.returns[0].type == Type("f64"):
+        try:
+            d = _checked(reverse(simplify(ir), wrt))
+        except NotDifferentiableError:
+            # Reverse over the reverse code of a while loop has no rule (its tape grows):
+            # one forward sweep per element of the argument instead.
+            return basis_sweeps(ir, wrt[0], f"{ir.name}_grad"), grads_shape
+        return _trimmed(d, d.body.yields[n_out:]), grads_shape
     if t.kind in ("grad", "value_and_grad", "egrad", "vjp"):
         d = _checked(reverse(simplify(ir), wrt, seed_ones=t.kind == "egrad",
                              seed_params=t.kind == "vjp"))
@@ -191,7 +209,16 @@ def hessian_function(ir: Function, k: int) -> Function:
     function and its gradient) is computed once, before the loop."""
     g = _checked(reverse(simplify(ir), [k]))
     g = _trimmed(g, g.body.yields[len(ir.returns):])
-    d = _checked(forward(simplify(g), [k]))
+    return basis_sweeps(g, k, f"{ir.name}_hessian")
+
+
+def basis_sweeps(ir: Function, k: int, name: str) -> Function:
+    """The Jacobian of ``ir``'s one result in its 1-d parameter ``k`` by forward mode,
+    as one function: the tangent code with the tangent set to each basis vector e_j in
+    turn, inside a loop that writes ``J @ e_j`` as row j (a scalar result gives the
+    gradient; a gradient gives the Hessian). What does not depend on the tangent is
+    computed once, before the loop."""
+    d = _checked(forward(simplify(ir), [k]))
     d = simplify(_trimmed(d, d.body.yields[1:]))
     x, x_dot = ir.params[k], d.params[-1]
     depends, invariant, variant = {x_dot}, [], []
@@ -208,19 +235,20 @@ def hessian_function(ir: Function, k: int) -> Function:
         b.append(op)
     with b.at(ir.loc):
         n = b.op("shape", x, axis=0, name_hint="n")
-        start = b.op("zeros", n, n, dtype="f64", name_hint="H")
-        j, rows = Value(I64, "j"), Value(start.type, "H")
+        column_ndim = d.body.yields[0].type.ndim
+        out_name = "H" if column_ndim else f"{hint(x)}_bar"
+        start = b.op("zeros", *[n] * (1 + column_ndim), dtype="f64", name_hint=out_name)
+        j, rows = Value(I64, "j"), Value(start.type, out_name)
         with b.region() as ops:
             e = b.op("setitem", b.op("zeros", n, dtype="f64"), b.scalar(1.0), j, spec=("i",),
                      name_hint=f"{hint(x)}_dot")
             mapping: dict[Value, Value] = {x_dot: e}
             replay(b, variant, mapping)
             column = mapping.get(d.body.yields[0], d.body.yields[0])
-            filled = b.op("setitem", rows, column, j, spec=("i",), name_hint="H")
+            filled = b.op("setitem", rows, column, j, spec=("i",), name_hint=out_name)
         (result,) = b.emit("for", [b.const(0), n, b.const(1), start],
-                           regions=(Block((j, rows), tuple(ops), (filled,)),), names=["H"])
-    return _checked(Function(f"{ir.name}_hessian", ir.params, Block((), tuple(b.ops), (result,)),
-                             ir.loc))
+                           regions=(Block((j, rows), tuple(ops), (filled,)),), names=[out_name])
+    return _checked(Function(name, ir.params, Block((), tuple(b.ops), (result,)), ir.loc))
 
 
 def _of_a_gradient(t: Transform) -> bool:
