@@ -20,7 +20,15 @@ from symdiff.frontend.lower import lower
 from symdiff.frontend.source import read_source
 from symdiff.ir.printer import print_function
 from symdiff.ir.types import Type
-from symdiff.pipeline import BACKENDS, Transform, build, compile_transform, generate
+from symdiff.pipeline import (
+    BACKENDS,
+    Transform,
+    build,
+    compile_transform,
+    dim_checks,
+    dim_classes,
+    generate,
+)
 from symdiff.signature import bind_arguments, format_kinds, kinds_of, parse_signature
 from symdiff.transforms.simplify import simplify
 
@@ -28,6 +36,9 @@ _ndarray = np.ndarray
 
 
 _MISSING = object()  # an argument the caller did not pass (generated dispatch)
+
+# Dimension equalities an entry assumes: (arg, axis, arg, axis) with equal lengths.
+Checks = list[tuple[int, int, int, int]]
 
 
 def _fast_key(a: Any) -> Any:
@@ -68,28 +79,32 @@ class Compiled:
         self.__wrapped_symdiff__ = fn
         self.transform = transform
         self.backend = backend
-        self._table: dict[tuple[Any, ...], Callable[..., Any]] = {}
+        # Per argument-kinds key: (dimension checks, entry) pairs, most specific first;
+        # an entry compiled without dimension assumptions has no checks and comes last.
+        self._table: dict[tuple[Any, ...], list[tuple[Checks, Callable[..., Any]]]] = {}
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any) -> Any:
         return self._dispatch(*args)
 
     def _dispatch(self, *args: Any) -> Any:
-        """Calls whose kinds differ from the last specialization (see `_specialize`)."""
-        try:
-            entry = self._table[tuple([_fast_key(a) for a in args])]
-        except KeyError:
-            return self._first_call(args)
-        return entry(*args)
+        """Calls whose kinds or dimensions differ from the last specialization (see
+        `_specialize`)."""
+        for checks, entry in self._table.get(tuple([_fast_key(a) for a in args]), ()):
+            if all(args[k].shape[ax] == args[k0].shape[ax0] for k, ax, k0, ax0 in checks):
+                return entry(*args)
+        return self._first_call(args)
 
-    def _specialize(self, args: Sequence[Any], entry: Callable[..., Any]) -> None:
+    def _specialize(self, args: Sequence[Any],
+                    entries: Sequence[tuple[Checks, Callable[..., Any]]]) -> None:
         """Make the next calls with the same argument kinds check them without building a key.
 
-        Generates ``__call__``: one type/dtype/ndim test per argument, then the
+        Generates ``__call__``: one type/dtype/ndim test per argument, then, per entry
+        compiled for these kinds (most specific first), its dimension equalities and the
         entry; any other call falls back to the dictionary dispatch.
         """
         tests = ["not rest"]
-        env = {"_nd": _ndarray, "_entry": entry, "_generic": self._dispatch, "_M": _MISSING}
+        env: dict[str, Any] = {"_nd": _ndarray, "_generic": self._dispatch, "_M": _MISSING}
         for k, a in enumerate(args):
             if type(a) is _ndarray:
                 env[f"_d{k}"] = a.dtype
@@ -100,10 +115,19 @@ class Compiled:
         names = [f"a{k}" for k in range(len(args))]
         params = "".join(f"{a}=_M, " for a in names)
         given = "(" + "".join(f"{a}, " for a in names) + ")"
-        src = (f"def __call__({params}*rest):\n"
-               f"    if {' and '.join(tests)}:\n"
-               f"        return _entry({', '.join(names)})\n"
-               f"    return _generic(*[a for a in {given} if a is not _M], *rest)\n")
+        lines = [f"def __call__({params}*rest):", f"    if {' and '.join(tests)}:"]
+        for n, (checks, entry) in enumerate(entries):
+            env[f"_entry{n}"] = entry
+            call = f"return _entry{n}({', '.join(names)})"
+            if checks:
+                same = " and ".join(f"a{k}.shape[{ax}] == a{k0}.shape[{ax0}]"
+                                    for k, ax, k0, ax0 in checks)
+                lines += [f"        if {same}:", f"            {call}"]
+            else:
+                lines.append(f"        {call}")
+                break
+        lines.append(f"    return _generic(*[a for a in {given} if a is not _M], *rest)")
+        src = "\n".join(lines) + "\n"
         exec(compile(src, f"<symdiff dispatch {self.__wrapped_symdiff__.__name__}>", "exec"), env)
         # Python looks __call__ up on the type: a one-off subclass carries the generated one,
         # as a staticmethod (it needs no self, and calling it skips making a bound method).
@@ -118,10 +142,16 @@ class Compiled:
         return full, kinds_of(fn, full)
 
     def _first_call(self, args: Sequence[Any]) -> Any:
+        """Compile for these arguments' kinds (and the equal dimensions among them, unless
+        an entry for the same kinds assuming other equalities exists: then without
+        assumptions, so coincidentally equal lengths cost at most one more compile)."""
         fn = self.__wrapped_symdiff__
         full, kinds = self._prepare(args)
+        fast = tuple([_fast_key(a) for a in args])
+        dims = None if fast in self._table else dim_classes(
+            [a if k < len(args) else None for k, a in enumerate(full)])
         try:
-            entry = compile_transform(fn, kinds, self.transform, self.backend)
+            entry = compile_transform(fn, kinds, self.transform, self.backend, dims=dims)
         except SymdiffError as e:
             names = fn.__code__.co_varnames[:fn.__code__.co_argcount]
             e.add_note(f"while compiling {self!r} for ({format_kinds(names, kinds)})")
@@ -133,7 +163,8 @@ class Compiled:
                 if not _from_numba_cache(e):
                     raise
                 # A damaged machine-code cache: discard it and compile again.
-                entry = compile_transform(fn, kinds, self.transform, self.backend, repair=True)
+                entry = compile_transform(fn, kinds, self.transform, self.backend, repair=True,
+                                          dims=dims)
                 result = entry(*full)
         except Exception as e:
             if _is_numba_error(e):
@@ -142,8 +173,10 @@ class Compiled:
                     f"(a bug in symdiff; please report it with this message):\n{e}") from None
             raise
         adapted = _adapter(entry, len(args), full)
-        self._table[tuple([_fast_key(a) for a in args])] = adapted
-        self._specialize(args, adapted)
+        checks = dim_checks(dims) if dims is not None else []
+        entries = self._table.setdefault(fast, [])
+        entries.insert(0 if checks else len(entries), (checks, adapted))
+        self._specialize(args, entries)
         return result
 
     def compile(self, *args: Any) -> Callable[..., Any]:

@@ -23,7 +23,7 @@ from symdiff.ir.builder import Builder, record
 from symdiff.ir.core import Block, Function, Op, Value, hint
 from symdiff.ir.registry import lookup
 from symdiff.transforms.activity import active_values
-from symdiff.transforms.shapes import ShapeInfo
+from symdiff.transforms.shapes import ShapeInfo, assume_dims, assumed_dims
 
 
 class Tangents:
@@ -82,6 +82,10 @@ def forward(fn: Function, wrt: Sequence[int], *, seed_ones: bool = False) -> Fun
     active = active_values(fn, wrt_params, fn.returns)
     tan = Tangents(b, active, ShapeInfo().analyze_function(fn))
     dot_params = [Value(p.type.with_dtype("f64"), f"{hint(p)}_dot") for p in wrt_params]
+    for p, d in zip(wrt_params, dot_params, strict=True):
+        dims = assumed_dims(p)
+        if dims is not None:
+            assume_dims(d, dims)  # a tangent has its primal's shape (jvp checks it)
     for p, d in zip(wrt_params, dot_params, strict=True):
         if seed_ones:
             with b.at(fn.loc):

@@ -91,6 +91,10 @@ class LoopPlan:
     undo: list[UndoLog] = field(default_factory=list)
     # yields read from their parameter's tape one slot later -> the carried index
     shifted: dict[Value, int] = field(default_factory=dict)
+    # taped arrays of a for loop whose shape is the same in every iteration and known
+    # before the loop: per dimension, a known length or the (value, axis) giving it.
+    # Their tape is one (slots, *shape) array, written and read by row.
+    fixed: dict[Value, tuple[int | tuple[Value, int], ...]] = field(default_factory=dict)
 
 
 def loop_parts(op: Op) -> tuple[tuple[Value, ...], tuple[Value, ...], Block]:
@@ -189,8 +193,27 @@ def plan_loop(adj, op: Op) -> LoopPlan | None:
             shifted[y] = j
     reverse_body = Block((slot, *carry_params, *outer_params), tuple(ops),
                          (*next_carry, *next_outer))
+    fixed = _fixed_shapes(adj, op, taped) if op.name == "for" else {}
     return LoopPlan(taped, recompute, carried, outer, reverse_body, shape_ops=shape_ops,
-                    undo=undo, shifted=shifted)
+                    undo=undo, shifted=shifted, fixed=fixed)
+
+
+def _fixed_shapes(adj, op: Op, taped: list[Value]) -> dict[Value, tuple[int | tuple[Value, int], ...]]:
+    """The taped arrays whose every dimension is a known length or a dimension of a
+    function parameter or of one of the loop's initial values (symbolic shapes: equal
+    symbols are equal lengths), with where to read each dimension before the loop."""
+    sources: dict[object, tuple[Value, int]] = dict(adj.dim_source)
+    for init in loop_parts(op)[0]:
+        for axis, d in enumerate(adj.shapes.of(init)):
+            sources.setdefault(d, (init, axis))
+    out: dict[Value, tuple[int | tuple[Value, int], ...]] = {}
+    for v in taped:
+        if v.type.ndim == 0:
+            continue
+        dims = adj.shapes.of(v)
+        if all(isinstance(d, int) or d in sources for d in dims):
+            out[v] = tuple(d if isinstance(d, int) else sources[d] for d in dims)
+    return out
 
 
 def _undo_logs(b: Builder, params: tuple[Value, ...], body: Block, producers: dict[Value, Op],
@@ -570,12 +593,18 @@ def emit_taping_loop(b: Builder, op: Op, plan: LoopPlan, *, reuse: bool) -> tupl
         capacity = b.const(16)
     tape_inits: list[Value] = []
     shifted_params = {params[j] for j in plan.shifted.values()}
+    fixed = {mapping.get(v, v): dims for v, dims in plan.fixed.items()}
     for v in taped:
         # A shifted parameter's tape takes one more slot after the loop: its final value.
         slots = b.add(capacity, b.const(1)) if v in shifted_params and trip is not None \
             else capacity
         if v.type.ndim == 0:
             tape_inits.append(b.op("empty", slots, dtype=v.type.dtype, name_hint=f"{hint(v)}_tape"))
+        elif v in fixed:
+            lengths = [b.const(d) if isinstance(d, int) else
+                       b.op("shape", d[0], axis=d[1], name_hint="n") for d in fixed[v]]
+            tape_inits.append(b.op("empty", slots, *lengths, dtype=v.type.dtype,
+                                   name_hint=f"{hint(v)}_tape"))
         else:
             tape_inits.append(b.op("empty", b.const(0), dtype=v.type.dtype,
                                    name_hint=f"{hint(v)}_tape"))
@@ -585,14 +614,16 @@ def emit_taping_loop(b: Builder, op: Op, plan: LoopPlan, *, reuse: bool) -> tupl
     tape_of: dict[Value, list[Value]] = {}
     k = 0
     for v in taped:
-        width = 1 if v.type.ndim == 0 else 2
+        width = 1 if v.type.ndim == 0 or v in fixed else 2
         tape_of[v] = tape_params[k:k + width]
         k += width
     pushed: dict[Value, tuple[Value, ...]] = {}
 
     def push(v: Value) -> None:
         tape = tape_of[v]
-        if v.type.ndim == 0:
+        if v in fixed:
+            pushed[v] = (b.op("setitem", tape[0], v, slot, spec=("i",)),)
+        elif v.type.ndim == 0:
             # A for loop's scalar tapes have one slot per iteration: a plain store.
             pushed[v] = (b.op("setitem", tape[0], v, slot, spec=("i",)) if op.name == "for"
                          else b.op("tape_push", tape[0], slot, v),)
@@ -654,11 +685,13 @@ def emit_taping_loop(b: Builder, op: Op, plan: LoopPlan, *, reuse: bool) -> tupl
     tapes_list = list(tapes)
     k = 0
     for v in plan.taped:
-        width = 1 if v.type.ndim == 0 else 2
+        width = 1 if v.type.ndim == 0 or v in plan.fixed else 2
         j = next((j for j in plan.shifted.values() if params[j] is mapping.get(v, v)), None)
         if j is not None:
             assert trip is not None
-            if width == 1:
+            if v in plan.fixed:
+                tapes_list[k] = b.op("setitem", tapes_list[k], results[j], trip, spec=("i",))
+            elif width == 1:
                 tapes_list[k] = (b.op("setitem", tapes_list[k], results[j], trip, spec=("i",))
                                  if op.name == "for" else
                                  b.op("tape_push", tapes_list[k], trip, results[j]))
@@ -692,7 +725,7 @@ def emit_reverse_loop(adj, op: Op, plan: LoopPlan, gs: tuple[Value | None, ...],
         following = b.add(slot, b.const(1)) if plan.shifted else None
         for v in plan.taped:
             later = [y for y, j in plan.shifted.items() if params[j] is v]
-            if v.type.ndim == 0:
+            if v.type.ndim == 0 or v in plan.fixed:
                 subst[v] = b.op("getitem", plan.tapes[k], slot, spec=("i",),
                                 name_hint=hint(v))
                 for y in later:

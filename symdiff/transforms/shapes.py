@@ -13,6 +13,7 @@ avoided.
 from __future__ import annotations
 
 import itertools
+import weakref
 from collections.abc import Sequence
 
 from symdiff.ir import indexing
@@ -30,6 +31,24 @@ def fresh() -> str:
     return f"d{next(_fresh_ids)}"
 
 
+# Dimensions a compiled specialization assumes its parameters have: symbols shared
+# between parameters ("D0") for lengths that were equal at the call that compiled it,
+# None for the others. The caller checks the equalities before every call (see
+# `symdiff.api`), so code built on them is correct for every argument it receives.
+_assumed: weakref.WeakKeyDictionary[Value, tuple[str | None, ...]] = weakref.WeakKeyDictionary()
+
+
+def assume_dims(v: Value, dims: tuple[str | None, ...]) -> None:
+    """Declare that parameter ``v``'s dimensions are ``dims`` (None: unknown)."""
+    if len(dims) != v.type.ndim:
+        raise ValueError(f"{len(dims)} dimensions assumed for a {v.type.ndim}-d value")
+    _assumed[v] = dims
+
+
+def assumed_dims(v: Value) -> tuple[str | None, ...] | None:
+    return _assumed.get(v)
+
+
 class ShapeInfo:
     """Dimensions of array values and the dimension an integer scalar equals."""
 
@@ -42,7 +61,9 @@ class ShapeInfo:
         if v.type.ndim == 0:
             return ()
         if v not in self.dims:
-            self.dims[v] = tuple(fresh() for _ in range(v.type.ndim))
+            assumed = _assumed.get(v)
+            self.dims[v] = tuple(fresh() for _ in range(v.type.ndim)) if assumed is None \
+                else tuple(fresh() if d is None else d for d in assumed)
         return self.dims[v]
 
     def same(self, a: Value, b: Value) -> bool:
