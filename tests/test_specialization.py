@@ -114,3 +114,24 @@ def test_arrays_whose_shape_changes_in_the_loop_keep_a_growable_tape():
                       "numba").source
     assert "_sd_tape_push_array" in source
     assert_close(sd.grad(shrinking)(x), central_difference(shrinking, (x,), 0), rtol=1e-6)
+
+
+def smooth_chain(x, w):
+    return np.sum(np.tanh(x * w + 0.5) * np.exp(-x * x) + np.log1p(x * x) * w)
+
+
+@pytest.mark.parametrize("n", [7, 3000])
+def test_guarded_groups_fuse_small_arrays_and_call_numpy_on_large_ones(n):
+    """A group holding transcendentals is emitted twice under a size test: both paths
+    give the gradient (n = 7 takes the fused loop, n = 3000 the NumPy calls)."""
+    source = generate(build(smooth_chain, (Type("f64", 1), Type("f64", 1)),
+                            Transform("grad", (0, 1), True)), "numba").source
+    assert "< 1024:" in source and "_sd_tanh_1d(" in source
+    r = np.random.default_rng(n)
+    x, w = r.normal(size=n), r.normal(size=n)
+    g = sd.grad(smooth_chain, argnums=(0, 1))(x, w)
+    reference = sd.grad(smooth_chain, argnums=(0, 1), backend="python")(x, w)
+    for a, b in zip(g, reference, strict=True):
+        assert_close(a, b, rtol=1e-12, atol=1e-12)
+    if n < 10:
+        assert_close(g[0], central_difference(smooth_chain, (x, w), 0), rtol=1e-6)

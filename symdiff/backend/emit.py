@@ -148,16 +148,40 @@ class _Writer:
                 self.names[op.result] = _literal(self.ctx, op)
         self.accumulate = self.outer_accumulations(block, uses, producers)
         items: list = list(block.ops)
+        keep = frozenset(o for pair in self.accumulate.items() for o in pair)
         if self.shapes is not None:
-            keep = frozenset(o for pair in self.accumulate.items() for o in pair)
             items = fusion.plan(block, self.shapes, lambda v, k: uses.get(v, -1) > k, keep)
+        self.emit_items(items, block, depth, position, producers, uses, direct, keep)
+
+    def emit_items(self, items: list, block: Block, depth: int, position: dict[Op, int],
+                   producers: dict[Value, Op], uses: dict[Value, int],
+                   direct: dict[Value, int], keep: frozenset[Op]) -> None:
+        """Emit planned ``items`` of ``block`` (plain ops and fused groups)."""
         for item in items:
             if isinstance(item, fusion.Group):
                 members = set(item.ops)
                 outside = _reads_outside(block, members)
                 self.comment_lines(depth, item.ops)
-                emitter = fusion.GroupEmitter(self, item, self.shapes, outside.__contains__)
-                if emitter.emit(depth):
+                emitter = fusion.GroupEmitter(self, item, self.shapes, outside.__contains__,
+                                              fresh_locals=item.guarded)
+                extents = emitter.extent_expressions()
+                if extents is not None and item.guarded:
+                    # Small: one fused loop with scalar transcendentals. Large: the group's
+                    # ops planned again with the transcendentals as NumPy calls.
+                    size = " * ".join(extents)
+                    self.line(depth, f"if {size} < {helpers.UFUNC_OBJMODE_THRESHOLD}:")
+                    emitter.emit(depth + 1)
+                    self.line(depth, "else:")
+                    sub = Block((), tuple(item.ops), ())
+                    where = [position[op] for op in item.ops]
+                    parts = fusion.plan(sub, self.shapes,
+                                        lambda v, j, where=where: uses.get(v, -1) > where[j],
+                                        keep,
+                                        transcendentals=False)
+                    self.emit_items(parts, block, depth + 1, position, producers, uses, direct,
+                                    keep)
+                    continue
+                if extents is not None and emitter.emit(depth):
                     continue
                 for op in item.ops:
                     self.emit_op(op, depth, position[op], producers, uses)

@@ -15,9 +15,14 @@ explicit loop nest of scalar code, the way a hand-written gradient is written:
   ``x_bar[i + 1] += g_i``;
 - only values read after the group are written to arrays.
 
-Transcendental ufuncs on arrays are not fused: they go through the NumPy
-dispatch helpers (NumPy's SIMD loops are several times faster than Numba's
-scalar libm on large arrays), and so end a group.
+Transcendental ufuncs on arrays (`helpers.OBJMODE_UFUNCS`) go through the NumPy
+dispatch helpers on large arrays (NumPy's SIMD loops are several times faster
+than Numba's scalar libm there). A group may still contain them: it is then
+*guarded*, emitted twice under a run-time test of its size, as one fused loop
+below `helpers.UFUNC_OBJMODE_THRESHOLD` elements (no temporaries, no helper
+call: what a small RNN state needs) and op by op above it. A guarded group
+does not write index adjoints (``index_add``), which the two paths would
+have to agree on in place.
 """
 
 from __future__ import annotations
@@ -52,14 +57,28 @@ class Group:
     def element_ops(self) -> int:
         return sum(1 for op in self.ops if op.name != "getitem")
 
+    @property
+    def guarded(self) -> bool:
+        """Holds a transcendental: emitted fused only below the NumPy threshold."""
+        return any(op.name in helpers.OBJMODE_UFUNCS for op in self.ops)
+
 
 Item = Op | Group
 
 
 def fusible_elementwise(name: str) -> bool:
-    """Elementwise ops join loops as scalar code; the transcendentals that go through
-    NumPy on large arrays (`helpers.OBJMODE_UFUNCS`) do not."""
-    return lookup(name).elementwise and name not in helpers.OBJMODE_UFUNCS
+    """Elementwise ops join loops as scalar code (the transcendentals of
+    `helpers.OBJMODE_UFUNCS` make their group a guarded one)."""
+    return lookup(name).elementwise
+
+
+def _compatible(group: Group, op: Op) -> bool:
+    """A guarded group takes no index_add, and a group with one takes no transcendental."""
+    if op.name == "index_add":
+        return not group.guarded
+    if op.name in helpers.OBJMODE_UFUNCS:
+        return not any(o.name == "index_add" for o in group.ops)
+    return True
 
 
 def loop_dims(op: Op, shapes: ShapeInfo) -> Dims | None:
@@ -116,11 +135,12 @@ def _view_spec_ok(op: Op, first_index: int = 1) -> bool:
 
 
 def plan(block: Block, shapes: ShapeInfo, uses_after: Callable[[Value, int], bool],
-         keep: frozenset[Op] = frozenset()) -> list[Item]:
+         keep: frozenset[Op] = frozenset(), *, transcendentals: bool = True) -> list[Item]:
     """Split ``block``'s ops into plain ops and fused groups (in emission order).
 
     ``uses_after(v, k)`` tells whether anything after op ``k`` reads ``v``; ops in
-    ``keep`` stay plain ops, in place.
+    ``keep`` stay plain ops, in place. Without ``transcendentals`` the ufuncs of
+    `helpers.OBJMODE_UFUNCS` are plain ops that end groups (no guarded groups).
     """
     items: list[Item] = []
     group: Group | None = None
@@ -139,9 +159,10 @@ def plan(block: Block, shapes: ShapeInfo, uses_after: Callable[[Value, int], boo
         group = None
 
     for k, op in enumerate(block.ops):
-        dims = loop_dims(op, shapes) if op not in keep else None
+        dims = loop_dims(op, shapes) if op not in keep and (
+            transcendentals or op.name not in helpers.OBJMODE_UFUNCS) else None
         joins = dims is not None and group is not None and dims == group.dims \
-            and not any(a in group.sinks for a in op.args) \
+            and not any(a in group.sinks for a in op.args) and _compatible(group, op) \
             and _index_add_ok(op, group, uses_after, k, producer)
         if joins:
             _add(group, op)
@@ -199,11 +220,14 @@ class GroupEmitter:
     """Writes one fused group as a loop nest, through the backend's line writer."""
 
     def __init__(self, writer, group: Group, shapes: ShapeInfo,
-                 used_outside: Callable[[Value], bool]) -> None:
+                 used_outside: Callable[[Value], bool], *, fresh_locals: bool = False) -> None:
         self.w = writer
         self.g = group
         self.shapes = shapes
         self.used_outside = used_outside
+        # Loop-local scalars get names of their own (the guarded group's other path
+        # defines the values' own names as arrays).
+        self.fresh_locals = fresh_locals
         self.n = writer.names
         self.idx = list(LOOP_INDEX[: len(group.dims)])
         self.local: dict[Value, str] = {}
@@ -370,7 +394,8 @@ class GroupEmitter:
             expr = _scalar_expression(self.w.ctx, op, [self.element(a) for a in op.args])
             expr = _fold_literals(expr)
         r = op.result
-        local = self.w.fresh_name(self.n[r] + "_i") if op in outputs else self.n[r]
+        local = self.w.fresh_name(self.n[r] + "_i") if op in outputs else \
+            self.w.fresh_name(self.n[r] + "_s") if self.fresh_locals else self.n[r]
         if _is_atom(expr) and op not in outputs:
             self.local[r] = expr
             return

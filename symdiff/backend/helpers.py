@@ -30,7 +30,9 @@ def ufunc_helper(func: str, ndim: int) -> tuple[str, str]:
     objmode) for large arrays, a plain ``math.<func>`` loop below the threshold (which
     Numba compiles several times faster than its own ``np.<func>``)."""
     name = f"_{func}_{ndim}d"
-    sig = "float64[" + ",".join([":"] * ndim) + "]"
+    # C-contiguous: the small path's result is too, so both give one array type (a layout
+    # 'A' result would make every later loop over it index without the contiguity).
+    sig = "float64[" + ",".join([":"] * (ndim - 1) + ["::1"]) + "]"
     idx = [f"i{k}" for k in range(ndim)]
     shape = "(" + "".join(f"x.shape[{k}], " for k in range(ndim)) + ")"
     loops = "".join(f"{'    ' * (k + 1)}for {i} in range(x.shape[{k}]):\n" for k, i in enumerate(idx))
