@@ -27,6 +27,7 @@ from symdiff.pipeline import (
     compile_transform,
     dim_checks,
     dim_classes,
+    format_dim_classes,
     generate,
 )
 from symdiff.signature import bind_arguments, format_kinds, kinds_of, parse_signature
@@ -299,8 +300,11 @@ def show_ir(fn: Callable[..., Any], stage: str = "ir", *,
         raise SymdiffError(f"show_ir takes a Python function, not {type(fn).__name__}")
     if stage == "ast":
         return ast.dump(read_source(f).tree, indent=2, include_attributes=False) + "\n"
+    dims = None
     if args is not None:
-        kinds = kinds_of(f, bind_arguments(f, args))
+        bound = bind_arguments(f, args)
+        kinds = kinds_of(f, bound)
+        dims = dim_classes(list(bound))  # what a call with these arguments compiles
     else:
         kinds = parse_signature(f, signature)
     if stage == "ir":
@@ -309,10 +313,11 @@ def show_ir(fn: Callable[..., Any], stage: str = "ir", *,
     if t is None:
         t = _stage_transform(f, stage, kinds, 0 if wrt is None else wrt,
                              1 if order is None else order, transform or "grad")
-    built = build(f, kinds, t)
+    built = build(f, kinds, t, dims)
     if stage in ("grad", "jvp", "egrad", "hvp"):
         return print_function(built.function)
-    return generate(built, "numba" if stage == "python" else "python").source
+    header = "" if dims is None else f"# assumed equal dimensions: {format_dim_classes(dims, f)}\n"
+    return generate(built, "numba" if stage == "python" else "python", header).source
 
 
 def _own_transform(fn: Callable[..., Any], stage: str) -> Transform | None:

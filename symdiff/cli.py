@@ -226,10 +226,17 @@ def _run_show_ir(args: argparse.Namespace) -> int:
             and not (code_stage and args.transform == "egrad"):
         print("symdiff: note: --order is used by --stage egrad (or --transform egrad) only",
               file=sys.stderr)
-    if args.args is not None and args.stage != "sympy":
-        print("symdiff: note: --args is used by --stage sympy only", file=sys.stderr)
+    if args.args is not None and args.stage == "ast":
+        print("symdiff: note: --args has no effect on stage ast", file=sys.stderr)
     if args.stage == "sympy":
         text = _sympy_stage(fn, args)
+    elif args.args is not None and args.stage != "ast":
+        # Example values give the kinds, and the array lengths they share: the code shown
+        # is what a call with such arguments compiles (see "assumed equal dimensions").
+        wanted = [wrt] if isinstance(wrt, (int, str)) else list(wrt)
+        bound = _example_arguments(fn, args, _positions(fn, tuple(wanted)))
+        text = symdiff.show_ir(fn, args.stage, wrt=wrt, args=bound.values, order=args.order,
+                               transform=args.transform)
     else:
         text = symdiff.show_ir(fn, args.stage, wrt=wrt, signature=args.sig, order=args.order,
                                transform=args.transform)

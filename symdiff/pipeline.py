@@ -365,7 +365,7 @@ def compile_transform(fn: FunctionType, kinds: tuple[Type, ...], transform: Tran
                   f"{fn.__qualname__} ({fn.__code__.co_filename})\n"
                   f"# argnums={transform.argnums} kinds=({sig}) backend={backend}\n")
         if dims is not None:
-            header += f"# assumed equal dimensions: {format_dim_classes(dims)}\n"
+            header += f"# assumed equal dimensions: {format_dim_classes(dims, fn)}\n"
         module_src = generate(built, backend, header)
         cache.write_atomic(path, cache.with_checksum(module_src.source))
         module = cache.import_file(path)
@@ -422,6 +422,8 @@ def dim_checks(dims: DimClasses) -> list[tuple[int, int, int, int]]:
     return out
 
 
-def format_dim_classes(dims: DimClasses) -> str:
-    return ", ".join(f"arg{k}.shape[{ax}] == arg{k0}.shape[{ax0}]"
+def format_dim_classes(dims: DimClasses, fn: FunctionType) -> str:
+    """The equalities ``dims`` assumes, with ``fn``'s parameter names."""
+    names = fn.__code__.co_varnames[:fn.__code__.co_argcount]
+    return ", ".join(f"{names[k]}.shape[{ax}] == {names[k0]}.shape[{ax0}]"
                      for k, ax, k0, ax0 in dim_checks(dims))

@@ -112,6 +112,19 @@ def test_stage_numpy(example, capsys):
     compile(out, "<generated>", "exec")
 
 
+def test_args_give_the_kinds_and_the_equal_lengths(example, capsys):
+    """--args on a code stage shows what a call with such arguments compiles: x and W's
+    columns have one length (3), so the code assumes it and says so."""
+    code, out, err = run(capsys, "show-ir", f"{example}::plain", "--stage", "python",
+                         "--args", "x=[0.1, 0.2, 0.3], W=[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], n=2")
+    assert code == 0, err
+    assert out.startswith("# assumed equal dimensions: W.shape[1] == x.shape[0]"), out[:200]
+    assert "def plain_grad(x, W, n):" in out
+    code, out, err = run(capsys, "show-ir", f"{example}::plain", "--stage", "python",
+                         "--sig", "x=f64[:], W=f64[:,:], n=i64")
+    assert code == 0 and "assumed" not in out
+
+
 def test_decorated_function_is_unwrapped(example, capsys):
     code, out, err = run(capsys, "show-ir", f"{example}::decorated")
     assert code == 0, err
