@@ -50,14 +50,13 @@ def collect_polynomials(fn: Function, frozen: set[Value]) -> Function:
     """``fn`` with each polynomial tree of derivative code re-emitted in Horner form
     where that takes fewer ops (see the module docstring for what is never touched)."""
     consts = _float_consts(fn.body)
-    body = _rewrite_block(fn.body, frozen, consts, fn)
+    body = _rewrite_block(fn.body, frozen, consts)
     return Function(fn.name, fn.params, body, fn.loc)
 
 
-def _rewrite_block(block: Block, frozen: set[Value], consts: dict[Value, float],
-                   fn: Function) -> Block:
+def _rewrite_block(block: Block, frozen: set[Value], consts: dict[Value, float]) -> Block:
     ops = [op if not op.regions else Op(op.name, op.args, op.results, op.attrs,
-                                        tuple(_rewrite_block(r, frozen, consts, fn)
+                                        tuple(_rewrite_block(r, frozen, consts)
                                               for r in op.regions), op.loc)
            for op in block.ops]
     producer = {op.result: op for op in ops if len(op.results) == 1}
