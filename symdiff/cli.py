@@ -82,10 +82,13 @@ stages (--stage), in pipeline order:
            gives, loops unrolled; arrays take their shapes from --args
            (parameters it leaves out: random values of their --sig kind)
 
-  Stages after `ast` specialize FUNC on the kind of each argument; stages
-  grad, python and numpy differentiate with respect to --wrt (default: the
-  argnums of an @sd.grad(argnums=...) decorator, else the first parameter).
-  Nothing is compiled: python and numpy only print source.
+  Stages after `ast` specialize FUNC on the kind of each argument (from --sig,
+  annotations, or the values --args gives); with --args the code also assumes
+  the array lengths those values share, as a call with them would compile
+  (a first line "# assumed equal dimensions: ..." lists them). Stages grad,
+  jvp, egrad, hvp, python and numpy differentiate with respect to --wrt
+  (default: the argnums of an @sd.grad(argnums=...) decorator, else the first
+  parameter). Nothing is compiled: python and numpy only print source.
 
 argument kinds (--sig):
   f64, i64, bool          scalars (float, int, bool; `float` and `int` work too)
@@ -158,8 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help='argument kinds, e.g. "x=f64[:], W=f64[:,:], n=i64" (default: '
                            "from annotations)")
     show.add_argument("--args", metavar="VALUES", default=None,
-                      help='with --stage sympy: argument values, e.g. "x=0.3, n=6, '
-                           'w=[0.0, 0.0, 0.0]" (see symdiff swell --help)')
+                      help='example argument values, e.g. "x=0.3, n=6, w=[0.0, 0.0, 0.0]": '
+                           "their kinds, and the array lengths they share, specialize the "
+                           "code shown; --stage sympy takes its constants and shapes from "
+                           "them (see symdiff swell --help)")
     show.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                       help="syntax-highlight the output (auto: when stdout is a terminal "
                            "and NO_COLOR is unset)")
