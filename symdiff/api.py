@@ -180,10 +180,19 @@ class Compiled:
         self._specialize(args, entries)
         return result
 
-    def compile(self, *args: Any) -> Callable[..., Any]:
-        """The compiled entry for these argument kinds, for calling without dispatch."""
-        _, kinds = self._prepare(args)
-        return compile_transform(self.__wrapped_symdiff__, kinds, self.transform, self.backend)
+    def compile(self, *args: Any, equal_lengths: bool = False) -> Callable[..., Any]:
+        """The compiled entry for these argument kinds, for calling without dispatch.
+
+        It takes arrays of any lengths. With ``equal_lengths`` it is the entry a call
+        with ``args`` runs, which assumes that array lengths equal among ``args`` stay
+        equal (see `symdiff.pipeline.dim_classes`): the caller must then pass only such
+        arguments, as nothing checks them (other lengths read out of bounds).
+        """
+        full, kinds = self._prepare(args)
+        dims = dim_classes([a if k < len(args) else None for k, a in enumerate(full)]) \
+            if equal_lengths else None
+        return compile_transform(self.__wrapped_symdiff__, kinds, self.transform, self.backend,
+                                 dims=dims)
 
     def __repr__(self) -> str:
         text = self.__wrapped_symdiff__.__qualname__

@@ -135,3 +135,14 @@ def test_guarded_groups_fuse_small_arrays_and_call_numpy_on_large_ones(n):
         assert_close(a, b, rtol=1e-12, atol=1e-12)
     if n < 10:
         assert_close(g[0], central_difference(smooth_chain, (x, w), 0), rtol=1e-6)
+
+
+def test_compile_returns_the_generic_entry_unless_asked():
+    w, X, y = _data()
+    g = sd.grad(bce_with_logits)
+    generic = g.compile(w, X, y)
+    special = g.compile(w, X, y, equal_lengths=True)
+    assert generic is not special
+    assert_close(special(w, X, y), generic(w, X, y), rtol=1e-12)
+    y1 = y[:1].copy()  # breaks an equality: only the generic entry takes it
+    assert_close(generic(w, X, y1), sd.grad(bce_with_logits, backend="python")(w, X, y1))
