@@ -176,11 +176,11 @@ def derive(ir: Function, t: Transform, name: str, shape: str) -> tuple[Function,
             f"scalar, but it is an array (its argument is an array); for second derivatives in an array use "
             f"symdiff.hessian(f) or symdiff.hvp(f) (symdiff.egrad(symdiff.grad(f)) gives the "
             f"Hessian's row sums)")
-    if t.kind == "grad" and t.inner is not None and len(wrt) == 1 \
+    if t.kind in ("grad", "egrad") and t.inner is not None and len(wrt) == 1 \
             and ir.params[wrt[0]].type == Type("f64", 1) and len(ir.returns) == 1 \
             and ir.returns[0].type == Type("f64"):
         try:
-            d = _checked(reverse(simplify(ir), wrt))
+            d = _checked(reverse(simplify(ir), wrt, seed_ones=t.kind == "egrad"))
         except NotDifferentiableError:
             # Reverse over the reverse code of a while loop has no rule (its tape grows):
             # one forward sweep per element of the argument instead.

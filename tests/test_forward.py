@@ -324,6 +324,9 @@ def test_mixed_partials_through_a_while_loop(backend):
 
     mixed_scalar = sd.grad(sd.grad(g, argnums=0, backend=backend), argnums=1, backend=backend)
     assert mixed_scalar(0.5, 0.3) == pytest.approx(mixed(0.5, np.array([0.3]))[0], rel=1e-12)
+    # egrad of a scalar is its gradient: the same forward sweeps
+    by_egrad = sd.egrad(inner, argnums=1, backend=backend)
+    np.testing.assert_allclose(by_egrad(0.5, y), mixed(0.5, y), rtol=1e-14)
 
 
 def test_nested_egrad_code_grows_gently():
