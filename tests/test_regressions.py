@@ -241,3 +241,21 @@ def test_jvp_sees_a_changed_global_constant(monkeypatch):
     assert sd.jvp(_gained, (x,), (t,))[1] == pytest.approx(4.0)
     monkeypatch.setitem(globals(), "_GAIN", 3.0)
     assert sd.jvp(_gained, (x,), (t,))[1] == pytest.approx(6.0)
+
+
+def _literal_sum(x, s):
+    v1 = np.tanh(x)
+    v2 = x + s
+    v3 = x - v2
+    return np.sum(v1) + np.sum(v2) + np.sum(v3) + s
+
+
+def test_fused_literal_arithmetic_with_a_zero_operand():
+    """Folding two literals in a fused loop (here ``1.0 + 0.0`` from the adjoints) evaluated
+    every operator, so any zero right operand raised ZeroDivisionError at code generation
+    (found by tests/test_property.py once tanh joined fused loops)."""
+    x = np.linspace(0.1, 0.4, 4)
+    got = sd.grad(_literal_sum, argnums=(0, 1))(x, 0.5)
+    expected = sd.grad(_literal_sum, argnums=(0, 1), backend="python")(x, 0.5)
+    assert_close(got[0], expected[0], rtol=1e-14)
+    assert got[1] == pytest.approx(float(expected[1]), rel=1e-14)

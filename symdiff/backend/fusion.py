@@ -451,7 +451,7 @@ def _fold_literals(expr: str) -> str:
     a, op, b = float(m.group(1)), m.group(2), float(m.group(3))
     if op == "/" and b == 0.0:
         return expr
-    value = {"+": a + b, "-": a - b, "*": a * b, "/": a / b}[op]
+    value = a + b if op == "+" else a - b if op == "-" else a * b if op == "*" else a / b
     return repr(value) if value >= 0 else f"({value!r})"
 
 

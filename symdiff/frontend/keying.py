@@ -14,6 +14,7 @@ import hashlib
 import inspect
 import re
 import textwrap
+import weakref
 from types import CodeType, FunctionType, ModuleType
 
 import numpy as np
@@ -70,7 +71,9 @@ def _feed(fn: FunctionType, h: hashlib._Hash, seen: set[int]) -> None:
 # A code object's source and the names it reads, parsed once per process: the key is
 # recomputed on every uncached call (jvp, jacobian...), and only the values of the globals
 # it reads can have changed since.
-_PARSED: dict[CodeType, tuple[str, tuple[str, ...], tuple[str, ...]]] = {}
+# (Weakly keyed: a notebook that redefines a function drops the old code object's entry.)
+_PARSED: weakref.WeakKeyDictionary[CodeType, tuple[str, tuple[str, ...], tuple[str, ...]]] = \
+    weakref.WeakKeyDictionary()
 
 
 def _read(fn: FunctionType) -> tuple[str, tuple[str, ...], tuple[str, ...]]:

@@ -31,6 +31,7 @@ from symdiff.ir.builder import record
 from symdiff.ir.core import Block, Function, Op, Value
 from symdiff.ir.registry import lookup
 from symdiff.ir.types import Type
+from symdiff.transforms.simplify import block_reads, float_constants
 
 MAX_TERMS = 48
 MAX_POWER = 8
@@ -49,7 +50,7 @@ class _Refused(Exception):
 def collect_polynomials(fn: Function, frozen: set[Value]) -> Function:
     """``fn`` with each polynomial tree of derivative code re-emitted in Horner form
     where that takes fewer ops (see the module docstring for what is never touched)."""
-    consts = _float_consts(fn.body)
+    consts = float_constants(fn.body)
     body = _rewrite_block(fn.body, frozen, consts)
     return Function(fn.name, fn.params, body, fn.loc)
 
@@ -64,7 +65,7 @@ def _rewrite_block(block: Block, frozen: set[Value], consts: dict[Value, float])
     for op in ops:
         uses.update(op.args)
         for region in op.regions:
-            uses.update(_free_reads(region))
+            uses.update(block_reads(region))
     uses.update(block.yields)
 
     def is_poly(op: Op) -> bool:
@@ -74,8 +75,7 @@ def _rewrite_block(block: Block, frozen: set[Value], consts: dict[Value, float])
             e = consts.get(op.args[1])
             return op.args[0].type == op.result.type and e is not None \
                 and e == int(e) and 2 <= e <= MAX_POWER
-        return all(a.type == op.result.type or (a in consts and a.type == Type("f64"))
-                   for a in op.args)
+        return all(a.type == op.result.type or a in consts for a in op.args)
 
     poly_users: Counter[Value] = Counter()
     for op in ops:
@@ -109,7 +109,7 @@ def _rewrite_root(ops: list[Op], root: Op, producer: dict[Value, Op], is_poly,
     def poly(v: Value) -> Poly:
         if v in memo:
             return memo[v]
-        if v in consts and v.type == Type("f64"):
+        if v in consts:
             return {(): consts[v]}
         op = producer.get(v)
         if op is None or op is not root and not is_poly(op) or _shifted(op, consts):
@@ -304,24 +304,6 @@ def _common_factor(coefficients: Iterable[float]) -> float:
     return -smallest if negative else smallest
 
 
-def _float_consts(block: Block) -> dict[Value, float]:
-    out: dict[Value, float] = {}
-    for op in block.walk():
-        if op.name == "const" and isinstance(op.attr("value"), float) \
-                and op.result.type == Type("f64"):
-            out[op.result] = op.attr("value")
-    return out
-
-
-def _free_reads(block: Block) -> set[Value]:
-    reads: set[Value] = set(block.yields)
-    for op in block.walk():
-        reads.update(op.args)
-        for region in op.regions:
-            reads.update(region.yields)
-    return reads
-
-
 def _live(ops: list[Op], yields: tuple[Value, ...]) -> set[int]:
     """The ids of the ops of a block that its yields or its impure ops need."""
     needed = set(yields)
@@ -331,7 +313,7 @@ def _live(ops: list[Op], yields: tuple[Value, ...]) -> set[int]:
             keep.add(id(op))
             needed.update(op.args)
             for region in op.regions:
-                needed.update(_free_reads(region))
+                needed.update(block_reads(region))
     return keep
 
 

@@ -198,6 +198,11 @@ def plan_loop(adj, op: Op) -> LoopPlan | None:
                     undo=undo, shifted=shifted, fixed=fixed)
 
 
+def _tape_width(v: Value, fixed: dict[Value, object]) -> int:
+    """Values a tape takes: one array, or a growable array tape's buffer and index."""
+    return 1 if v.type.ndim == 0 or v in fixed else 2
+
+
 def _fixed_shapes(adj, op: Op, taped: list[Value]) -> dict[Value, tuple[int | tuple[Value, int], ...]]:
     """The taped arrays whose every dimension is a known length or a dimension of a
     function parameter or of one of the loop's initial values (symbolic shapes: equal
@@ -614,19 +619,19 @@ def emit_taping_loop(b: Builder, op: Op, plan: LoopPlan, *, reuse: bool) -> tupl
     tape_of: dict[Value, list[Value]] = {}
     k = 0
     for v in taped:
-        width = 1 if v.type.ndim == 0 or v in fixed else 2
+        width = _tape_width(v, fixed)
         tape_of[v] = tape_params[k:k + width]
         k += width
     pushed: dict[Value, tuple[Value, ...]] = {}
 
     def push(v: Value) -> None:
         tape = tape_of[v]
-        if v in fixed:
+        if v in fixed or (v.type.ndim == 0 and op.name == "for"):
+            # A for loop's scalar and fixed-shape tapes have one slot (row) per
+            # iteration: a plain store.
             pushed[v] = (b.op("setitem", tape[0], v, slot, spec=("i",)),)
         elif v.type.ndim == 0:
-            # A for loop's scalar tapes have one slot per iteration: a plain store.
-            pushed[v] = (b.op("setitem", tape[0], v, slot, spec=("i",)) if op.name == "for"
-                         else b.op("tape_push", tape[0], slot, v),)
+            pushed[v] = (b.op("tape_push", tape[0], slot, v),)
         else:
             pushed[v] = b.emit("tape_push_array", [tape[0], tape[1], slot, v])
 
@@ -685,7 +690,7 @@ def emit_taping_loop(b: Builder, op: Op, plan: LoopPlan, *, reuse: bool) -> tupl
     tapes_list = list(tapes)
     k = 0
     for v in plan.taped:
-        width = 1 if v.type.ndim == 0 or v in plan.fixed else 2
+        width = _tape_width(v, plan.fixed)
         j = next((j for j in plan.shifted.values() if params[j] is mapping.get(v, v)), None)
         if j is not None:
             assert trip is not None

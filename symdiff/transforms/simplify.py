@@ -79,7 +79,7 @@ def fold_scales(fn: Function) -> Function:
     alone (``a - a`` is NaN for infinite ``a``)."""
     scale: dict[Value, tuple[float, Value]] = {}
     rename: dict[Value, Value] = {}
-    factors = _float_consts(fn.body)
+    factors = float_constants(fn.body)
 
     def of(v: Value) -> tuple[float, Value]:
         return scale.get(v, (1.0, v))
@@ -136,7 +136,7 @@ def _scaled(op: Op, of: Any, factors: dict[Value, float]) -> tuple[float, Value]
     return None
 
 
-def _float_consts(block: Block) -> dict[Value, float]:
+def float_constants(block: Block) -> dict[Value, float]:
     """The scalar float constants defined in ``block`` and its regions, by value."""
     out: dict[Value, float] = {}
     for op in block.ops:
@@ -144,7 +144,7 @@ def _float_consts(block: Block) -> dict[Value, float]:
                 and op.result.type == Type("f64"):
             out[op.result] = op.attr("value")
         for region in op.regions:
-            out.update(_float_consts(region))
+            out.update(float_constants(region))
     return out
 
 
@@ -294,7 +294,7 @@ def _dce_block(block: Block, live_after: set[Value]) -> Block:
         if op.name in ("for", "while"):
             op = _dce_loop(op, used)
             for r in op.regions:
-                live.update(_reads(r))
+                live.update(block_reads(r))
             live.update(op.args)
             kept.append(op)
             continue
@@ -304,7 +304,7 @@ def _dce_block(block: Block, live_after: set[Value]) -> Block:
             regions = tuple(_dce_block(r, live) for r in op.regions)
             op = Op(op.name, op.args, op.results, op.attrs, regions, op.loc)
             for r in regions:
-                live.update(_reads(r))
+                live.update(block_reads(r))
         live.update(op.args)
         kept.append(op)
     kept.reverse()
@@ -323,7 +323,7 @@ def _dce_loop(op: Op, used: list[int]) -> Op:
                                     tuple(body.yields[k] for k in sorted(needed))), set())]
         if op.name == "while":
             regions.insert(0, _dce_block(op.regions[0], set()))
-        reads = set().union(*(_reads(r) for r in regions))
+        reads = set().union(*(block_reads(r) for r in regions))
         more = {k for r, extra in zip(op.regions, regions, strict=True)
                 for k, p in enumerate(r.params[lead if r is body else 0:])
                 if p in reads} - needed
@@ -350,7 +350,8 @@ def _prune_results(op: Op, used: list[int]) -> Op:
     return Op(op.name, op.args, results, attrs, regions, op.loc)
 
 
-def _reads(block: Block) -> set[Value]:
+def block_reads(block: Block) -> set[Value]:
+    """Every value ``block`` reads: op arguments and yields, nested regions included."""
     reads: set[Value] = set(block.yields)
     for op in block.walk():
         reads.update(op.args)
