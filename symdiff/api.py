@@ -29,9 +29,9 @@ from symdiff.pipeline import (
     dim_classes,
     format_dim_classes,
     generate,
+    primal_ir,
 )
 from symdiff.signature import bind_arguments, format_kinds, kinds_of, parse_signature
-from symdiff.transforms.simplify import simplify
 
 _ndarray = np.ndarray
 
@@ -317,7 +317,7 @@ def show_ir(fn: Callable[..., Any], stage: str = "ir", *,
     else:
         kinds = parse_signature(f, signature)
     if stage == "ir":
-        return print_function(simplify(lower(f, kinds).function))
+        return print_function(primal_ir(lower(f, kinds).function))
     t = _own_transform(fn, stage) if (wrt, order, transform) == (None, None, None) else None
     if t is None:
         t = _stage_transform(f, stage, kinds, 0 if wrt is None else wrt,

@@ -28,6 +28,7 @@ from symdiff.ir.registry import lookup
 from symdiff.ir.types import I64, Type
 from symdiff.ir.verify import verify
 from symdiff.transforms.forward import forward
+from symdiff.transforms.hoist import hoist_row_products
 from symdiff.transforms.polynomial import collect_polynomials
 from symdiff.transforms.reverse import NotDifferentiableError, reverse
 from symdiff.transforms.shapes import assume_dims
@@ -126,7 +127,7 @@ def build(fn: FunctionType, kinds: tuple[Type, ...], transform: Transform,
     """Lower, differentiate and simplify ``fn`` for argument ``kinds``; ``dims`` names the
     array dimensions the caller guarantees equal (see `dim_classes`)."""
     lowered = lower(fn, kinds)
-    ir = _checked(lowered.function)
+    ir = primal_ir(lowered.function)
     if dims is not None:
         for p, d in zip(ir.params, dims, strict=True):
             if d is not None:
@@ -140,6 +141,12 @@ def build(fn: FunctionType, kinds: tuple[Type, ...], transform: Transform,
     final = _checked(own_results(simplify(ir)))
     final = Function(entry_name(fn, transform), final.params, final.body, final.loc)
     return Built(lowered, final, shape)
+
+
+def primal_ir(lowered: Function) -> Function:
+    """The lowered IR simplified and with loop-invariant row products hoisted out of its
+    loops (`symdiff.transforms.hoist`): what every transform differentiates."""
+    return _checked(hoist_row_products(simplify(_checked(lowered))))
 
 
 def derive(ir: Function, t: Transform, name: str, shape: str) -> tuple[Function, str]:

@@ -771,14 +771,92 @@ def emit_reverse_loop(adj, op: Op, plan: LoopPlan, gs: tuple[Value | None, ...],
                                                                 for u in plan.outer]
     rebuilt_inits = [results[log.carried] for log in plan.undo]
     names += [f"{hint(params[log.carried])}_rebuilt" for log in plan.undo]
-    out = b.emit("for", [last, minus_one, minus_one, *carry_inits, *outer_inits, *rebuilt_inits],
+    batched: list[int] = []
+    row_inits: list[Value] = []
+    if op.name == "for":
+        block, batched = _batch_outer_sums(block, len(plan.carried), len(plan.outer))
+        for i in batched:
+            bar = outer_inits[i]
+            for axis, side in ((0, "rows"), (1, "cols")):
+                n = b.op("shape", bar, axis=axis)
+                row_inits.append(b.op("empty", plan.trip, n, dtype="f64",
+                                      name_hint=f"{hint(plan.outer[i])}_bar_{side}"))
+                names.append(f"{hint(plan.outer[i])}_bar_{side}")
+    out = b.emit("for", [last, minus_one, minus_one, *carry_inits, *outer_inits, *rebuilt_inits,
+                         *row_inits],
                  regions=(block,), names=names)
     carry_out = out[:len(plan.carried)]
-    outer_out = out[len(plan.carried):len(plan.carried) + len(plan.outer)]
+    outer_out = list(out[len(plan.carried):len(plan.carried) + len(plan.outer)])
+    rows_out = out[len(out) - len(row_inits):]
+    for k, i in enumerate(batched):
+        left, right = rows_out[2 * k], rows_out[2 * k + 1]
+        with b.at(op.loc):
+            total = b.op("matmul", b.op("transpose", left, axes=(1, 0)), right)
+            # (the accumulator went through the loop unchanged: zeros, when it started so)
+            outer_out[i] = total if adj.bars.get(plan.outer[i]) is None else \
+                b.op("add", outer_out[i], total, name_hint=f"{hint(plan.outer[i])}_bar")
     for u, v in zip(plan.outer, outer_out, strict=True):
         adj.bars[u] = v
     for j, v in zip(plan.carried, carry_out, strict=True):
         adj.add(inits[j], v)
+
+
+def _batch_outer_sums(block: Block, n_carried: int, n_outer: int) -> tuple[Block, list[int]]:
+    """Turn per-iteration outer-product accumulations of a reverse ``for`` body into rows.
+
+    A loop-invariant matrix read by a product in the loop (``W`` in ``W @ h``) gets the
+    adjoint ``W_bar + outer(g, v)`` per iteration: n*m multiply-adds each time. Where the
+    body's only use of the accumulator is that sum, the body instead writes ``g`` and
+    ``v`` into row ``slot`` of two (trip, n) and (trip, m) arrays, carried after every
+    other value, and leaves the accumulator as it is; the caller adds
+    ``rows.T @ cols`` (one matrix product, the same sum) after the loop. The slots of a
+    ``for`` loop's reverse run are 0..trip-1, each once, so every row is written.
+    Returns the new block and the indices (among the outer values) so batched.
+
+    The shapes agree because the outer product comes from a matrix product's rule: the
+    primal ``W @ h`` ran, so ``g`` has W's rows and ``v`` its columns.
+    """
+    slot = block.params[0]
+    producers = {r: o for o in block.ops for r in o.results}
+    uses: dict[Value, int] = {}
+    for o in block.walk():
+        for a in o.args:
+            uses[a] = uses.get(a, 0) + 1
+    for y in block.yields:
+        uses[y] = uses.get(y, 0) + 1
+    drop: set[Op] = set()
+    yields = list(block.yields)
+    new_params: list[Value] = []
+    new_yields: list[Value] = []
+    new_ops: list[Op] = []
+    batched: list[int] = []
+    for i in range(n_outer):
+        acc = block.params[1 + n_carried + i]
+        total = yields[n_carried + i]
+        add = producers.get(total)
+        if add is None or add.name != "add" or acc.type.ndim != 2 or total.type != acc.type \
+                or uses.get(acc) != 1 or uses.get(total) != 1 or acc not in add.args:
+            continue
+        term = add.args[1] if add.args[0] is acc else add.args[0]
+        outer = producers.get(term)
+        if outer is None or outer.name != "outer" or uses.get(term) != 1 \
+                or any(a.type.ndim != 1 for a in outer.args):
+            continue
+        drop.update((add, outer))
+        yields[n_carried + i] = acc
+        for v in outer.args:
+            rows = Value(acc.type, f"{hint(acc)}_rows")
+            write = Op("setitem", (rows, v, slot), (Value(acc.type, hint(rows)),),
+                       (("spec", ("i",)),), (), add.loc)
+            record(write)
+            new_params.append(rows)
+            new_ops.append(write)
+            new_yields.append(write.result)
+        batched.append(i)
+    if not batched:
+        return block, []
+    ops = tuple(o for o in block.ops if o not in drop) + tuple(new_ops)
+    return Block((*block.params, *new_params), ops, (*yields, *new_yields)), batched
 
 
 def _undo(b: Builder, steps: list[Step], current: Value, subst: dict[Value, Value], top: bool,
