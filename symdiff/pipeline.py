@@ -32,6 +32,7 @@ from symdiff.transforms.hoist import hoist_row_products
 from symdiff.transforms.polynomial import collect_polynomials
 from symdiff.transforms.reverse import NotDifferentiableError, reverse
 from symdiff.transforms.shapes import assume_dims
+from symdiff.transforms.shifts import erase_stop_gradients, stop_shift_gradients
 from symdiff.transforms.simplify import simplify
 
 BACKENDS = ("numba", "python")
@@ -138,15 +139,16 @@ def build(fn: FunctionType, kinds: tuple[Type, ...], transform: Transform,
     for t in transform.chain:
         ir, shape = derive(ir, t, fn.__name__, shape)
         ir = _checked(collect_polynomials(simplify(ir), frozen))
-    final = _checked(own_results(simplify(ir)))
+    final = _checked(own_results(simplify(erase_stop_gradients(ir))))
     final = Function(entry_name(fn, transform), final.params, final.body, final.loc)
     return Built(lowered, final, shape)
 
 
 def primal_ir(lowered: Function) -> Function:
-    """The lowered IR simplified and with loop-invariant row products hoisted out of its
-    loops (`symdiff.transforms.hoist`): what every transform differentiates."""
-    return _checked(hoist_row_products(simplify(_checked(lowered))))
+    """The lowered IR simplified, with loop-invariant row products hoisted out of its
+    loops (`symdiff.transforms.hoist`) and maxima the results do not depend on wrapped
+    in ``stop_gradient`` (`symdiff.transforms.shifts`): what every transform differentiates."""
+    return _checked(stop_shift_gradients(hoist_row_products(simplify(_checked(lowered)))))
 
 
 def derive(ir: Function, t: Transform, name: str, shape: str) -> tuple[Function, str]:

@@ -589,6 +589,11 @@ register(OpDef("to_float", 1, _float_result, _emit_to_float, _sym_to_float,
                elementwise=True, differentiable=False,
                doc="Convert an integer or boolean value to float64 (integer inputs carry no adjoint)."))
 register(OpDef("const", 0, _const_type, _emit_const, _sym_const, differentiable=False))
+register(OpDef("stop_gradient", 1, _same, lambda ctx, op, a: a[0], lambda sp, a, attrs: a[0],
+               differentiable=False, view=True,
+               doc="Its argument, through which no derivative flows: placed only where the "
+                   "result provably does not depend on it (symdiff.transforms.shifts); "
+                   "removed before code generation."))
 register(OpDef("where", 3, _where_type, _emit_where, _sym_select, elementwise=True))
 register(OpDef("reduce", 1, _reduce_type, _emit_reduce, _array_form("reduce"),
                doc="sum/mean/max/min/prod over attr axis (None: all) with attr keepdims."))
