@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from symdiff.backend import fusion, helpers, ranges
 from symdiff.ir import indexing
+from symdiff.ir.builder import defining_op
 from symdiff.ir.core import Block, Function, Op, Value
 from symdiff.ir.names import assign_names
 from symdiff.ir.registry import lookup
@@ -53,6 +54,7 @@ def generate_module(fn: Function, *, numba: bool, header: str = "",
     ctx = EmitContext(numba=numba)
     names = assign_names(fn, reserved=set(fusion.LOOP_INDEX))
     writer = _Writer(ctx, names, main_file)
+    writer.params = frozenset(fn.params)
     if numba and FUSION:
         writer.shapes = ShapeInfo().analyze_function(fn)
     if numba:
@@ -93,6 +95,7 @@ class _Writer:
         self.last_comment: tuple[str, int] | None = None
         self.shapes: ShapeInfo | None = None
         self.taken: set[str] = set(names.values())
+        self.params: frozenset[Value] = frozenset()  # the function's parameters
         self.owned: set[Value] = set()  # loop-carried arrays each iteration may overwrite
         self.direct_uses: dict[Value, int] = {}  # last reads in the current block, loops aside
         # values an enclosing block reads after the op whose region is being emitted
@@ -416,7 +419,28 @@ class _Writer:
             spec = tuple(e for e in spec if e != "n")
         index_text = indexing.format_index(spec, idx)
         operator = "+=" if op.name == "index_add" else "="
+        if self.ctx.numba and g_text == n[g] and g.type.ndim == 1 \
+                and spec == ("i",) * (base.type.ndim - 1) and self.apart(g, base):
+            # A row (W_bar[t] += g): an explicit loop, where Numba's slice arithmetic would
+            # build an array expression per call. The else branch keeps NumPy's broadcasting.
+            q = self.fresh_name("q")
+            last = base.type.ndim - 1
+            self.line(depth, f"if {g_text}.shape[0] == {target}.shape[{last}]:")
+            self.line(depth + 1, f"for {q} in range({g_text}.shape[0]):")
+            self.line(depth + 2, f"{target}[{index_text}, {q}] {operator} {g_text}[{q}]")
+            self.line(depth, "else:")
+            self.line(depth + 1, f"{target}[{index_text}] {operator} {g_text}")
+            return
         self.line(depth, f"{target}[{index_text}] {operator} {g_text}")
+
+    def apart(self, g: Value, base: Value) -> bool:
+        """True when ``g`` cannot share memory with ``base`` (an array symdiff owns): its
+        memory is a parameter's or a fresh array other than base's. A region parameter
+        (a loop-carried array) might be a view of anything: not apart."""
+        root = _view_root(g)
+        if root is _view_root(base):
+            return False
+        return root in self.params or defining_op(root) is not None
 
     def emit_if(self, op: Op, depth: int) -> None:
         n = self.names
@@ -561,3 +585,10 @@ def _all_yields(block: Block) -> list[Value]:
     return out
 
 
+def _view_root(v: Value) -> Value:
+    """The value whose memory ``v`` may share: itself, unless a view op made it."""
+    op = defining_op(v)
+    while op is not None and lookup(op.name).view and op.args:
+        v = op.args[0]
+        op = defining_op(v)
+    return v
