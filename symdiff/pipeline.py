@@ -148,7 +148,11 @@ def primal_ir(lowered: Function) -> Function:
     """The lowered IR simplified, with loop-invariant row products hoisted out of its
     loops (`symdiff.transforms.hoist`) and maxima the results do not depend on wrapped
     in ``stop_gradient`` (`symdiff.transforms.shifts`): what every transform differentiates."""
-    return _checked(stop_shift_gradients(hoist_row_products(simplify(_checked(lowered)))))
+    simplified = simplify(_checked(lowered))
+    hoisted = hoist_row_products(simplified)
+    if hoisted is not simplified:
+        hoisted = simplify(hoisted)  # the row reads the products replaced may now be dead
+    return _checked(stop_shift_gradients(hoisted))
 
 
 def derive(ir: Function, t: Transform, name: str, shape: str) -> tuple[Function, str]:

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 
 from symdiff.backend import fusion, helpers, ranges
 from symdiff.ir import indexing
-from symdiff.ir.builder import defining_op
 from symdiff.ir.core import Block, Function, Op, Value
 from symdiff.ir.names import assign_names
 from symdiff.ir.registry import lookup
@@ -55,6 +54,7 @@ def generate_module(fn: Function, *, numba: bool, header: str = "",
     names = assign_names(fn, reserved=set(fusion.LOOP_INDEX))
     writer = _Writer(ctx, names, main_file)
     writer.params = frozenset(fn.params)
+    writer.definitions = {r: op for op in fn.body.walk() for r in op.results}
     if numba and FUSION:
         writer.shapes = ShapeInfo().analyze_function(fn)
     if numba:
@@ -96,6 +96,7 @@ class _Writer:
         self.shapes: ShapeInfo | None = None
         self.taken: set[str] = set(names.values())
         self.params: frozenset[Value] = frozenset()  # the function's parameters
+        self.definitions: dict[Value, Op] = {}  # every op result of the function -> its op
         self.owned: set[Value] = set()  # loop-carried arrays each iteration may overwrite
         self.direct_uses: dict[Value, int] = {}  # last reads in the current block, loops aside
         # values an enclosing block reads after the op whose region is being emitted
@@ -437,10 +438,18 @@ class _Writer:
         """True when ``g`` cannot share memory with ``base`` (an array symdiff owns): its
         memory is a parameter's or a fresh array other than base's. A region parameter
         (a loop-carried array) might be a view of anything: not apart."""
-        root = _view_root(g)
-        if root is _view_root(base):
+        root = self.view_root(g)
+        if root is self.view_root(base):
             return False
-        return root in self.params or defining_op(root) is not None
+        return root in self.params or root in self.definitions
+
+    def view_root(self, v: Value) -> Value:
+        """The value whose memory ``v`` may share: itself, unless a view op made it."""
+        op = self.definitions.get(v)
+        while op is not None and lookup(op.name).view and op.args:
+            v = op.args[0]
+            op = self.definitions.get(v)
+        return v
 
     def emit_if(self, op: Op, depth: int) -> None:
         n = self.names
@@ -584,11 +593,3 @@ def _all_yields(block: Block) -> list[Value]:
             out.extend(r.yields)
     return out
 
-
-def _view_root(v: Value) -> Value:
-    """The value whose memory ``v`` may share: itself, unless a view op made it."""
-    op = defining_op(v)
-    while op is not None and lookup(op.name).view and op.args:
-        v = op.args[0]
-        op = defining_op(v)
-    return v

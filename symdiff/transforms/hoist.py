@@ -26,12 +26,15 @@ Contract: the meaning is unchanged up to the summation order of the products
 every row of ``X`` (``range(0, X.shape[0], 1)``, so no row is computed that the
 loop would not compute), ``A`` and ``X`` are defined outside the loop (``A``
 may be ``transpose`` of such a value, taken inside it), and the product is an
-op of the loop body itself, not of a branch inside it. A loop with a ``break``
-or an early ``return`` computes rows it may not reach; the values the loop
-reads are the same.
+op of the loop body itself, not of a branch inside it. (A loop with a ``break``
+or an early ``return`` is lowered to a ``while`` loop and is left alone.) When
+``X`` has no rows the product is still formed, so mismatched inner dimensions
+raise before a loop that would not have run.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from symdiff.ir.builder import const_value, record
 from symdiff.ir.core import Block, Function, Op, Value
@@ -102,7 +105,7 @@ def _hoist_from_loop(loop: Op, producers: dict[Value, Op]) -> tuple[list[Op], Op
     hoisted: list[Op] = []
     new_ops: list[Op] = []
     for op in body.ops:
-        replacement = _row_product(op, row_of_x, invariant_matrix, loop, hoisted)
+        replacement = _row_product(op, row_of_x, invariant_matrix, hoisted)
         if replacement is None:
             new_ops.append(op)
             continue
@@ -116,7 +119,8 @@ def _hoist_from_loop(loop: Op, producers: dict[Value, Op]) -> tuple[list[Op], Op
     return hoisted, Op(loop.name, loop.args, loop.results, loop.attrs, (new_body,), loop.loc)
 
 
-def _row_product(op: Op, row_of_x, invariant_matrix, loop: Op,  # type: ignore[no-untyped-def]
+def _row_product(op: Op, row_of_x: Callable[[Value], Value | None],
+                 invariant_matrix: Callable[[Value], tuple[Value, bool] | None],
                  hoisted: list[Op]) -> tuple[Value, Value] | None:
     """For a hoistable ``A @ X[t]`` or ``X[t] @ A``: append the ops computing the whole
     product to ``hoisted`` and return (that product, the op's result to define as its row)."""
@@ -137,7 +141,7 @@ def _row_product(op: Op, row_of_x, invariant_matrix, loop: Op,  # type: ignore[n
     # The right-hand factor of X @ B: B = A.T for A @ X[t], B = A for X[t] @ A.
     if transpose_matrix != is_transposed:
         factor = Value(Type("f64", 2))
-        t_op = Op("transpose", (base,), (factor,), (("axes", (1, 0)),), (), loop.loc)
+        t_op = Op("transpose", (base,), (factor,), (("axes", (1, 0)),), (), op.loc)
         record(t_op)
         hoisted.append(t_op)
     else:

@@ -183,6 +183,7 @@ def plan_loop(adj, op: Op) -> LoopPlan | None:
         else:
             taped.append(v)
     taped.extend(v for log in undo for v in log.saved)
+    _recompute_from_next_versions(taped, recompute, producers, params, body, index, cheap)
     # A carried value's next version is its parameter one iteration later: when both are
     # needed, tape the parameter once more after the loop and read the next version there.
     shifted: dict[Value, int] = {}
@@ -536,6 +537,38 @@ def _cheap(v: Value, producers: dict[Value, Op], params: set[Value], index: Valu
     return ok
 
 
+def _recompute_from_next_versions(taped: list[Value], recompute: list[Op],
+                                  producers: dict[Value, Op], params: tuple[Value, ...],
+                                  body: Block, index: Value | None,
+                                  memo: dict[Value, bool]) -> None:
+    """Recompute, rather than tape, a scalar made by one pure op from the next version
+    of taped carried scalars and from cheap values (``x_next - target[t]``).
+
+    A carried value whose parameter is taped can be read one slot later on that same
+    tape (`LoopPlan.shifted`), so such a scalar costs no tape of its own: its op is
+    replayed in the reverse body on the shifted read. Updates ``taped`` (the scalar
+    leaves it, the next versions join it, to be shifted) and ``recompute``.
+    """
+    next_of = {y: p for p, y in zip(params, body.yields, strict=True)
+               if y in producers and y.type.ndim == 0 and p in taped}
+    for v in list(taped):
+        op = producers.get(v)
+        if v.type.ndim or op is None or op.regions or not lookup(op.name).pure \
+                or len(op.results) != 1 or not any(a in next_of for a in op.args):
+            continue
+        if not all(a in next_of or _cheap(a, producers, set(params), index, memo)
+                   for a in op.args):
+            continue
+        taped.remove(v)
+        for a in op.args:
+            if a in next_of:
+                if a not in taped:
+                    taped.append(a)
+            else:
+                _collect(a, producers, index, recompute, set())
+        recompute.append(op)
+
+
 def _collect(v: Value, producers: dict[Value, Op], index: Value | None, out: list[Op],
              seen: set[Value]) -> None:
     op = producers.get(v)
@@ -844,8 +877,8 @@ def _batch_outer_sums(block: Block, n_carried: int, n_outer: int) -> tuple[Block
             continue
         drop.update((add, outer))
         yields[n_carried + i] = acc
-        for v in outer.args:
-            rows = Value(acc.type, f"{hint(acc)}_rows")
+        for v, side in zip(outer.args, ("rows", "cols"), strict=True):
+            rows = Value(acc.type, f"{hint(acc)}_{side}")
             write = Op("setitem", (rows, v, slot), (Value(acc.type, hint(rows)),),
                        (("spec", ("i",)),), (), add.loc)
             record(write)
