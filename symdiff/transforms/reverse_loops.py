@@ -852,11 +852,10 @@ def _batch_outer_sums(block: Block, n_carried: int, n_outer: int) -> tuple[Block
     slot = block.params[0]
     producers = {r: o for o in block.ops for r in o.results}
     uses: dict[Value, int] = {}
-    for o in block.walk():
-        for a in o.args:
-            uses[a] = uses.get(a, 0) + 1
-    for y in block.yields:
-        uses[y] = uses.get(y, 0) + 1
+    reads = [a for o in block.walk() for a in o.args]
+    reads += [y for o in block.walk() for r in o.regions for y in r.yields]
+    for v in (*reads, *block.yields):
+        uses[v] = uses.get(v, 0) + 1
     drop: set[Op] = set()
     yields = list(block.yields)
     new_params: list[Value] = []
