@@ -43,24 +43,34 @@ def rows_written(x, W):
     for i in range(x.shape[0]):
         M[i] = np.tanh(x[i] * W[i % W.shape[0]])
     M[1] = M[:, 0] * 2.0        # a fresh array: a loop
-    M[2] = M[:, 1]              # a view of M itself: NumPy's assignment, which copies first
-    M[0] += x[:1]               # length 1: the guard's else branch broadcasts it
+    M[2] = M[:, 1]              # a view of M itself: copied first, as NumPy does
+    M[0] += x[:1]               # length 1: broadcast along the row
     return np.sum(M * M)
 
 
-def test_row_updates_loop_only_where_no_memory_is_shared():
+def row_of_another_length(x, W):
+    M = np.zeros((x.shape[0], W.shape[1]))
+    M[0] = W[0, 1:]
+    return np.sum(M)
+
+
+def test_row_updates_are_loops_with_numpy_semantics():
     """``A[i] = v`` / ``A[i] += v`` of a 1-d row are explicit loops (Numba's slice
-    arithmetic is slower), guarded by the row length, and never when v may be a view
-    of A (the loop would read elements it already wrote)."""
+    assignment is slower to run and, the first time, about 1.5 s slower to compile):
+    a row of length 1 broadcasts, another length raises ValueError, and a v that may
+    share A's memory is copied first (the loop would read elements it already wrote)."""
     r = np.random.default_rng(0)
     x, W = r.normal(size=4), r.normal(size=(3, 4))
     code = sd.show_ir(rows_written, "python", wrt=(0, 1), args=(x, W))
-    assert re.search(r"M_\d+\[1, q_\d+\] = ", code)
-    assert re.search(r"\n +M_\d+\[2\] = tmp_\d+\n", code)
-    assert not re.search(r"M_\d+\[2, q", code)
+    assert re.search(r"M_\d+\[1, q_\d+\] = tmp_\d+\[q", code)
+    assert re.search(r"tmp_\d+_copy = np.empty", code)
+    assert not re.search(r"\n +M_\d+\[\w+\] \+?= ", code)  # no slice assignment left
     value, grads = sd.value_and_grad(rows_written, argnums=(0, 1))(x, W)
     ref_value, ref_grads = sd.value_and_grad(rows_written, argnums=(0, 1), backend="python")(x, W)
     assert value == pytest.approx(rows_written(x, W), rel=1e-13)
     assert value == pytest.approx(ref_value, rel=1e-13)
     for g, ref in zip(grads, ref_grads, strict=True):
         assert_close(g, ref, rtol=1e-12, atol=1e-13)
+    for backend in ("numba", "python"):
+        with pytest.raises(ValueError, match="broadcast"):
+            sd.jit(row_of_another_length, backend=backend)(x, W)

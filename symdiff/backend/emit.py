@@ -421,18 +421,42 @@ class _Writer:
         index_text = indexing.format_index(spec, idx)
         operator = "+=" if op.name == "index_add" else "="
         if self.ctx.numba and g_text == n[g] and g.type.ndim == 1 \
-                and spec == ("i",) * (base.type.ndim - 1) and self.apart(g, base):
-            # A row (W_bar[t] += g): an explicit loop, where Numba's slice arithmetic would
-            # build an array expression per call. The else branch keeps NumPy's broadcasting.
-            q = self.fresh_name("q")
-            last = base.type.ndim - 1
-            self.line(depth, f"if {g_text}.shape[0] == {target}.shape[{last}]:")
-            self.line(depth + 1, f"for {q} in range({g_text}.shape[0]):")
-            self.line(depth + 2, f"{target}[{index_text}, {q}] {operator} {g_text}[{q}]")
-            self.line(depth, "else:")
-            self.line(depth + 1, f"{target}[{index_text}] {operator} {g_text}")
+                and spec == ("i",) * (base.type.ndim - 1):
+            self.emit_row_update(depth, target, index_text, operator, g_text,
+                                 base.type.ndim - 1, self.apart(g, base))
             return
         self.line(depth, f"{target}[{index_text}] {operator} {g_text}")
+
+    def emit_row_update(self, depth: int, target: str, index: str, operator: str, g: str,
+                        last: int, apart: bool) -> None:
+        """``target[index] = g`` / ``+= g`` for a 1-d row ``g``, as explicit loops.
+
+        Numba's array-valued slice assignment builds an array expression per call, and
+        the first one a process compiles costs it about 1.5 s of compilation; these
+        loops cost neither. NumPy's semantics are kept: a row of length 1 broadcasts,
+        another length raises ValueError, and ``g`` is copied first unless it cannot
+        share memory with ``target`` (``apart``), as NumPy copies overlapping operands.
+        """
+        q = self.fresh_name("q")
+        row = f"{target}.shape[{last}]"
+        self.line(depth, f"if {g}.shape[0] == {row}:")
+        source = g
+        if not apart:
+            source = self.fresh_name(f"{g}_copy")
+            self.line(depth + 1, f"{source} = np.empty(({g}.shape[0],), dtype=np.float64)")
+            self.line(depth + 1, f"for {q} in range({g}.shape[0]):")
+            self.line(depth + 2, f"{source}[{q}] = {g}[{q}]")
+        self.line(depth + 1, f"for {q} in range({g}.shape[0]):")
+        self.line(depth + 2, f"{target}[{index}, {q}] {operator} {source}[{q}]")
+        self.line(depth, f"elif {g}.shape[0] == 1:")
+        first = self.fresh_name(f"{g}_0")
+        self.line(depth + 1, f"{first} = {g}[0]")
+        self.line(depth + 1, f"for {q} in range({row}):")
+        self.line(depth + 2, f"{target}[{index}, {q}] {operator} {first}")
+        self.line(depth, "else:")
+        message = ("could not broadcast input array into the row it is written to"
+                   if operator == "=" else "operands could not be broadcast together")
+        self.line(depth + 1, f"raise ValueError({message!r})")
 
     def apart(self, g: Value, base: Value) -> bool:
         """True when ``g`` cannot share memory with ``base`` (an array symdiff owns): its
