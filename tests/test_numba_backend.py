@@ -74,3 +74,38 @@ def test_row_updates_are_loops_with_numpy_semantics():
     for backend in ("numba", "python"):
         with pytest.raises(ValueError, match="broadcast"):
             sd.jit(row_of_another_length, backend=backend)(x, W)
+
+
+def row_from_a_branch(x, c):
+    M = np.zeros((x.shape[0], x.shape[0])) + x
+    M[1] = M[:, 0] if c > 0.0 else x * 2.0   # M's own column when c > 0: copied first
+    return np.sum(M * M)
+
+
+def matrix_recurrence(A, M0):
+    M = M0
+    for _ in range(4):
+        M = np.tanh(A @ M)
+    return np.sum(M * M)
+
+
+@pytest.mark.parametrize("c", [1.0, -1.0])
+def test_a_row_that_may_be_a_view_through_a_branch_is_copied(c):
+    x = np.random.default_rng(1).normal(size=4)
+    code = sd.show_ir(row_from_a_branch, "python", args=(x, c))
+    assert re.search(r"_copy = np.empty", code)
+    value, g = sd.value_and_grad(row_from_a_branch)(x, c)
+    assert value == pytest.approx(row_from_a_branch(x, c), rel=1e-13)
+    assert_close(g, sd.grad(row_from_a_branch, backend="python")(x, c), rtol=1e-12, atol=1e-13)
+
+
+def test_matrix_entries_of_a_tape_are_loops_when_shapes_are_proved():
+    r = np.random.default_rng(2)
+    A, M0 = 0.5 * r.normal(size=(3, 3)), r.normal(size=(3, 3))
+    code = sd.show_ir(matrix_recurrence, "python", wrt=(0, 1), args=(A, M0))
+    assert re.search(r"M_tape_\d+\[\w+, q, q_1\] = ", code)
+    assert not re.search(r"M_tape_\d+\[\w+\] = M", code)
+    grads = sd.grad(matrix_recurrence, argnums=(0, 1))(A, M0)
+    ref = sd.grad(matrix_recurrence, argnums=(0, 1), backend="python")(A, M0)
+    for a, b in zip(grads, ref, strict=True):
+        assert_close(a, b, rtol=1e-12, atol=1e-13)

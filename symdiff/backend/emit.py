@@ -55,6 +55,7 @@ def generate_module(fn: Function, *, numba: bool, header: str = "",
     writer = _Writer(ctx, names, main_file)
     writer.params = frozenset(fn.params)
     writer.definitions = {r: op for op in fn.body.walk() for r in op.results}
+    writer.flows = _value_flows(fn)
     if numba and FUSION:
         writer.shapes = ShapeInfo().analyze_function(fn)
     if numba:
@@ -97,6 +98,8 @@ class _Writer:
         self.taken: set[str] = set(names.values())
         self.params: frozenset[Value] = frozenset()  # the function's parameters
         self.definitions: dict[Value, Op] = {}  # every op result of the function -> its op
+        # results of if/for/while and loop-carried parameters -> the values they may be
+        self.flows: dict[Value, list[Value]] = {}
         self.owned: set[Value] = set()  # loop-carried arrays each iteration may overwrite
         self.direct_uses: dict[Value, int] = {}  # last reads in the current block, loops aside
         # values an enclosing block reads after the op whose region is being emitted
@@ -420,60 +423,100 @@ class _Writer:
             spec = tuple(e for e in spec if e != "n")
         index_text = indexing.format_index(spec, idx)
         operator = "+=" if op.name == "index_add" else "="
-        if self.ctx.numba and g_text == n[g] and g.type.ndim == 1 \
-                and spec == ("i",) * (base.type.ndim - 1):
-            self.emit_row_update(depth, target, index_text, operator, g_text,
-                                 base.type.ndim - 1, self.apart(g, base))
-            return
+        rank = base.type.ndim - g.type.ndim
+        if self.ctx.numba and g_text == n[g] and g.type.ndim >= 1 and rank >= 1 \
+                and spec == ("i",) * rank:
+            same = self.same_trailing_dims(g, base)
+            if g.type.ndim == 1 or same:
+                self.emit_entry_update(depth, target, index_text, operator, g_text,
+                                       g.type.ndim, rank, same, self.apart(g, base))
+                return
         self.line(depth, f"{target}[{index_text}] {operator} {g_text}")
 
-    def emit_row_update(self, depth: int, target: str, index: str, operator: str, g: str,
-                        last: int, apart: bool) -> None:
-        """``target[index] = g`` / ``+= g`` for a 1-d row ``g``, as explicit loops.
+    def emit_entry_update(self, depth: int, target: str, index: str, operator: str, g: str,
+                          ndim: int, rank: int, same: bool, apart: bool) -> None:
+        """``target[index] = g`` / ``+= g`` (``index`` integers, ``g`` an ``ndim``-d entry
+        such as a row) as explicit loops.
 
         Numba's array-valued slice assignment builds an array expression per call, and
         the first one a process compiles costs it about 1.5 s of compilation; these
-        loops cost neither. NumPy's semantics are kept: a row of length 1 broadcasts,
-        another length raises ValueError, and ``g`` is copied first unless it cannot
-        share memory with ``target`` (``apart``), as NumPy copies overlapping operands.
+        loops cost neither. NumPy's semantics are kept: ``g`` is copied first unless it
+        cannot share memory with ``target`` (``apart``), as NumPy copies overlapping
+        operands; unless the shape analysis proved the shapes equal (``same``), a 1-d
+        ``g`` of length 1 broadcasts and another length raises ValueError (an entry of
+        more dimensions is written this way only when ``same``).
         """
-        q = self.fresh_name("q")
-        row = f"{target}.shape[{last}]"
-        self.line(depth, f"if {g}.shape[0] == {row}:")
+        qs = [self.fresh_name("q") for _ in range(ndim)]
+        shape = ", ".join(f"{g}.shape[{k}]" for k in range(ndim))
+        inner = depth
+        if not same:
+            self.line(depth, f"if {g}.shape[0] == {target}.shape[{rank}]:")
+            inner = depth + 1
         source = g
         if not apart:
             source = self.fresh_name(f"{g}_copy")
-            self.line(depth + 1, f"{source} = np.empty(({g}.shape[0],), dtype=np.float64)")
-            self.line(depth + 1, f"for {q} in range({g}.shape[0]):")
-            self.line(depth + 2, f"{source}[{q}] = {g}[{q}]")
-        self.line(depth + 1, f"for {q} in range({g}.shape[0]):")
-        self.line(depth + 2, f"{target}[{index}, {q}] {operator} {source}[{q}]")
+            self.line(inner, f"{source} = np.empty(({shape},), dtype=np.float64)")
+            self.nested_loops(inner, qs, g, f"{source}[{', '.join(qs)}] = {g}[{', '.join(qs)}]")
+        self.nested_loops(inner, qs, g,
+                          f"{target}[{index}, {', '.join(qs)}] {operator} {source}[{', '.join(qs)}]")
+        if same:
+            return
         self.line(depth, f"elif {g}.shape[0] == 1:")
         first = self.fresh_name(f"{g}_0")
         self.line(depth + 1, f"{first} = {g}[0]")
-        self.line(depth + 1, f"for {q} in range({row}):")
-        self.line(depth + 2, f"{target}[{index}, {q}] {operator} {first}")
+        self.line(depth + 1, f"for {qs[0]} in range({target}.shape[{rank}]):")
+        self.line(depth + 2, f"{target}[{index}, {qs[0]}] {operator} {first}")
         self.line(depth, "else:")
         message = ("could not broadcast input array into the row it is written to"
                    if operator == "=" else "operands could not be broadcast together")
         self.line(depth + 1, f"raise ValueError({message!r})")
 
-    def apart(self, g: Value, base: Value) -> bool:
-        """True when ``g`` cannot share memory with ``base`` (an array symdiff owns): its
-        memory is a parameter's or a fresh array other than base's. A region parameter
-        (a loop-carried array) might be a view of anything: not apart."""
-        root = self.view_root(g)
-        if root is self.view_root(base):
-            return False
-        return root in self.params or root in self.definitions
+    def nested_loops(self, depth: int, qs: list[str], over: str, statement: str) -> None:
+        for k, q in enumerate(qs):
+            self.line(depth + k, f"for {q} in range({over}.shape[{k}]):")
+        self.line(depth + len(qs), statement)
 
-    def view_root(self, v: Value) -> Value:
-        """The value whose memory ``v`` may share: itself, unless a view op made it."""
-        op = self.definitions.get(v)
-        while op is not None and lookup(op.name).view and op.args:
-            v = op.args[0]
-            op = self.definitions.get(v)
-        return v
+    def same_trailing_dims(self, g: Value, base: Value) -> bool:
+        """True when the shape analysis proved ``g``'s shape equal to ``base``'s last axes."""
+        if self.shapes is None:
+            return False
+        dims, base_dims = self.shapes.of(g), self.shapes.of(base)
+        return dims == base_dims[len(base_dims) - len(dims):]
+
+    def apart(self, g: Value, base: Value) -> bool:
+        """True when ``g`` provably shares no memory with ``base``: every array either
+        may be (`memory_roots`) is known, and none is common to both. Two parameters
+        may be one array: a parameter on both sides is not apart."""
+        mine, theirs = self.memory_roots(g), self.memory_roots(base)
+        if mine is None or theirs is None or not mine.isdisjoint(theirs):
+            return False
+        return not (mine & self.params and theirs & self.params)
+
+    def memory_roots(self, v: Value) -> frozenset[Value] | None:
+        """The arrays whose memory ``v`` may be (part of): function parameters and results
+        of ops that allocate, found through views, branch results and loop-carried
+        values (their initial values and yields); None when one cannot be traced."""
+        roots: set[Value] = set()
+        seen: set[Value] = set()
+        pending = [v]
+        while pending:
+            u = pending.pop()
+            if u in seen:
+                continue
+            seen.add(u)
+            if u in self.params:
+                roots.add(u)
+            elif u in self.flows:
+                pending.extend(self.flows[u])
+            elif u in self.definitions:
+                op = self.definitions[u]
+                if lookup(op.name).view:
+                    pending.append(op.args[0])
+                else:
+                    roots.add(u)
+            else:
+                return None  # a region parameter not carried by a loop
+        return frozenset(roots)
 
     def emit_if(self, op: Op, depth: int) -> None:
         n = self.names
@@ -617,3 +660,23 @@ def _all_yields(block: Block) -> list[Value]:
             out.extend(r.yields)
     return out
 
+
+def _value_flows(fn: Function) -> dict[Value, list[Value]]:
+    """For each result of an ``if``/``for``/``while`` and each loop-carried parameter, the
+    values it may be: the branches' yields, or the loop's initial value and yield."""
+    flows: dict[Value, list[Value]] = {}
+    for op in fn.body.walk():
+        if op.name == "if":
+            for k, r in enumerate(op.results):
+                flows[r] = [region.yields[k] for region in op.regions]
+        elif op.name in ("for", "while"):
+            inits = op.args[3:] if op.name == "for" else op.args
+            body = op.regions[-1]
+            carried = [region.params[1:] if op.name == "for" and region is body else region.params
+                       for region in op.regions]
+            for k, init in enumerate(inits):
+                sources = [init, body.yields[k]]
+                flows[op.results[k]] = sources
+                for params in carried:
+                    flows[params[k]] = sources
+    return flows
