@@ -109,3 +109,32 @@ def test_matrix_entries_of_a_tape_are_loops_when_shapes_are_proved():
     ref = sd.grad(matrix_recurrence, argnums=(0, 1), backend="python")(A, M0)
     for a, b in zip(grads, ref, strict=True):
         assert_close(a, b, rtol=1e-12, atol=1e-13)
+
+
+def slices_written(x):
+    out = np.zeros(x.shape[0])
+    out[1:] = np.tanh(x[:-1])
+    out[::2] += x[::2] * 2.0    # a step
+    out[1:] = out[:-1] * 1.0    # a view of out itself (shifted): copied first
+    out[1:-1:3] = x[:1]         # length 1: broadcast
+    out[5:2:-1] += x[1:4]       # a negative step
+    return np.sum(out * out * x)
+
+
+def slice_of_another_length(x):
+    out = np.zeros(x.shape[0])
+    out[1:] = x[:2]
+    return np.sum(out)
+
+
+def test_slice_updates_of_vectors_are_loops_with_numpy_semantics():
+    x = np.linspace(0.1, 1.0, 7)
+    code = sd.show_ir(slices_written, "python", args=(x,))
+    assert ".indices(" in code and "_copy = np.empty" in code
+    assert not re.search(r"\n +out_?\d*\[[^\]]*:[^\]]*\] \+?= (?!0\.0)", code)
+    value, g = sd.value_and_grad(slices_written)(x)
+    assert value == pytest.approx(slices_written(x), rel=1e-13)
+    assert_close(g, sd.grad(slices_written, backend="python")(x), rtol=1e-12, atol=1e-13)
+    for backend in ("numba", "python"):
+        with pytest.raises(ValueError, match="broadcast"):
+            sd.jit(slice_of_another_length, backend=backend)(x)

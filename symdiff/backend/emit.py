@@ -424,6 +424,11 @@ class _Writer:
         index_text = indexing.format_index(spec, idx)
         operator = "+=" if op.name == "index_add" else "="
         rank = base.type.ndim - g.type.ndim
+        if self.ctx.numba and g_text == n[g] and g.type.ndim == 1 and base.type.ndim == 1 \
+                and len(spec) == 1 and isinstance(spec[0], tuple):
+            self.emit_slice_update(depth, target, spec[0], idx, operator, g_text,
+                                   self.apart(g, base))
+            return
         if self.ctx.numba and g_text == n[g] and g.type.ndim >= 1 and rank >= 1 \
                 and spec == ("i",) * rank:
             same = self.same_trailing_dims(g, base)
@@ -468,6 +473,39 @@ class _Writer:
         self.line(depth + 2, f"{target}[{index}, {qs[0]}] {operator} {first}")
         self.line(depth, "else:")
         message = ("could not broadcast input array into the row it is written to"
+                   if operator == "=" else "operands could not be broadcast together")
+        self.line(depth + 1, f"raise ValueError({message!r})")
+
+    def emit_slice_update(self, depth: int, target: str, entry: tuple, operands: list[str],
+                          operator: str, g: str, apart: bool) -> None:
+        """``target[a:b:c] = g`` / ``+= g`` on a 1-d array, as a loop over
+        ``slice(a, b, c).indices(len(target))`` (for the reasons and with the semantics of
+        `emit_entry_update`: a ``g`` of length 1 broadcasts, another length raises)."""
+        parts, k = [], 0
+        for present in entry[1:]:
+            parts.append(operands[k] if present else "None")
+            k += present
+        start, stop, step, count = (self.fresh_name(f"{target}_{x}")
+                                    for x in ("start", "stop", "step", "n"))
+        q = self.fresh_name("q")
+        self.line(depth, f"{start}, {stop}, {step} = slice({', '.join(parts)})"
+                         f".indices({target}.shape[0])")
+        self.line(depth, f"{count} = len(range({start}, {stop}, {step}))")
+        self.line(depth, f"if {g}.shape[0] == {count}:")
+        source = g
+        if not apart:
+            source = self.fresh_name(f"{g}_copy")
+            self.line(depth + 1, f"{source} = np.empty(({g}.shape[0],), dtype=np.float64)")
+            self.nested_loops(depth + 1, [q], g, f"{source}[{q}] = {g}[{q}]")
+        self.line(depth + 1, f"for {q} in range({count}):")
+        self.line(depth + 2, f"{target}[{start} + {q} * {step}] {operator} {source}[{q}]")
+        self.line(depth, f"elif {g}.shape[0] == 1:")
+        first = self.fresh_name(f"{g}_0")
+        self.line(depth + 1, f"{first} = {g}[0]")
+        self.line(depth + 1, f"for {q} in range({count}):")
+        self.line(depth + 2, f"{target}[{start} + {q} * {step}] {operator} {first}")
+        self.line(depth, "else:")
+        message = ("could not broadcast input array into the slice it is written to"
                    if operator == "=" else "operands could not be broadcast together")
         self.line(depth + 1, f"raise ValueError({message!r})")
 
