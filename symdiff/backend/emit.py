@@ -457,24 +457,12 @@ class _Writer:
         if not same:
             self.line(depth, f"if {g}.shape[0] == {target}.shape[{rank}]:")
             inner = depth + 1
-        source = g
-        if not apart:
-            source = self.fresh_name(f"{g}_copy")
-            self.line(inner, f"{source} = np.empty(({shape},), dtype=np.float64)")
-            self.nested_loops(inner, qs, g, f"{source}[{', '.join(qs)}] = {g}[{', '.join(qs)}]")
-        self.nested_loops(inner, qs, g,
-                          f"{target}[{index}, {', '.join(qs)}] {operator} {source}[{', '.join(qs)}]")
-        if same:
-            return
-        self.line(depth, f"elif {g}.shape[0] == 1:")
-        first = self.fresh_name(f"{g}_0")
-        self.line(depth + 1, f"{first} = {g}[0]")
-        self.line(depth + 1, f"for {qs[0]} in range({target}.shape[{rank}]):")
-        self.line(depth + 2, f"{target}[{index}, {qs[0]}] {operator} {first}")
-        self.line(depth, "else:")
-        message = ("could not broadcast input array into the row it is written to"
-                   if operator == "=" else "operands could not be broadcast together")
-        self.line(depth + 1, f"raise ValueError({message!r})")
+        source = g if apart else self.copied(inner, g, qs, shape)
+        at = ", ".join(qs)
+        self.nested_loops(inner, qs, g, f"{target}[{index}, {at}] {operator} {source}[{at}]")
+        if not same:
+            self.broadcast_or_raise(depth, g, qs[0], f"{target}.shape[{rank}]",
+                                    lambda q: f"{target}[{index}, {q}]", operator, "row")
 
     def emit_slice_update(self, depth: int, target: str, entry: tuple, operands: list[str],
                           operator: str, g: str, apart: bool) -> None:
@@ -492,20 +480,31 @@ class _Writer:
                          f".indices({target}.shape[0])")
         self.line(depth, f"{count} = len(range({start}, {stop}, {step}))")
         self.line(depth, f"if {g}.shape[0] == {count}:")
-        source = g
-        if not apart:
-            source = self.fresh_name(f"{g}_copy")
-            self.line(depth + 1, f"{source} = np.empty(({g}.shape[0],), dtype=np.float64)")
-            self.nested_loops(depth + 1, [q], g, f"{source}[{q}] = {g}[{q}]")
+        source = g if apart else self.copied(depth + 1, g, [q], f"{g}.shape[0]")
         self.line(depth + 1, f"for {q} in range({count}):")
         self.line(depth + 2, f"{target}[{start} + {q} * {step}] {operator} {source}[{q}]")
-        self.line(depth, f"elif {g}.shape[0] == 1:")
+        self.broadcast_or_raise(depth, g, q, count,
+                                lambda i: f"{target}[{start} + {i} * {step}]", operator, "slice")
+
+    def copied(self, depth: int, g: str, qs: list[str], shape: str) -> str:
+        """Emit a copy of ``g`` (of ``shape``) by loops; returns the copy's name."""
+        name = self.fresh_name(f"{g}_copy")
+        self.line(depth, f"{name} = np.empty(({shape},), dtype=np.float64)")
+        self.nested_loops(depth, qs, g, f"{name}[{', '.join(qs)}] = {g}[{', '.join(qs)}]")
+        return name
+
+    def broadcast_or_raise(self, depth: int, g: str, q: str, count: str,
+                           element: Callable[[str], str], operator: str, what: str) -> None:
+        """The ``elif``/``else`` arms after a same-length loop (index ``q``): a ``g`` of
+        length 1 is broadcast over the ``count`` elements; another length raises
+        ValueError, as NumPy does."""
         first = self.fresh_name(f"{g}_0")
+        self.line(depth, f"elif {g}.shape[0] == 1:")
         self.line(depth + 1, f"{first} = {g}[0]")
         self.line(depth + 1, f"for {q} in range({count}):")
-        self.line(depth + 2, f"{target}[{start} + {q} * {step}] {operator} {first}")
+        self.line(depth + 2, f"{element(q)} {operator} {first}")
         self.line(depth, "else:")
-        message = ("could not broadcast input array into the slice it is written to"
+        message = (f"could not broadcast input array into the {what} it is written to"
                    if operator == "=" else "operands could not be broadcast together")
         self.line(depth + 1, f"raise ValueError({message!r})")
 
