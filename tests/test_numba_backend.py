@@ -138,3 +138,26 @@ def test_slice_updates_of_vectors_are_loops_with_numpy_semantics():
     for backend in ("numba", "python"):
         with pytest.raises(ValueError, match="broadcast"):
             sd.jit(slice_of_another_length, backend=backend)(x)
+
+
+def matrix_slices_written(x, W):
+    M = W * 1.0
+    M[:, 2] = np.tanh(x[:3])    # a column
+    M[1, 1:] += x[1:4]          # part of a row
+    M[:, 0] = M[0, :3] * 1.0    # a view of M itself: copied first
+    M[::2, 3] = x[:1]           # length 1: broadcast down a strided column
+    return np.sum(M * M * W)
+
+
+def test_vectors_into_slices_of_matrices_are_loops():
+    r = np.random.default_rng(3)
+    x, W = r.normal(size=5), r.normal(size=(3, 4))
+    code = sd.show_ir(matrix_slices_written, "python", wrt=(0, 1), args=(x, W))
+    assert ".indices(M" in code and "_copy = np.empty" in code
+    assert not re.search(r"\n +M_?\d*\[[^\]]*:[^\]]*\] \+?= (?!0\.0)", code)
+    value, grads = sd.value_and_grad(matrix_slices_written, argnums=(0, 1))(x, W)
+    ref_value, ref = sd.value_and_grad(matrix_slices_written, argnums=(0, 1), backend="python")(x, W)
+    assert value == pytest.approx(matrix_slices_written(x, W), rel=1e-13)
+    assert value == pytest.approx(ref_value, rel=1e-13)
+    for a, b in zip(grads, ref, strict=True):
+        assert_close(a, b, rtol=1e-12, atol=1e-13)

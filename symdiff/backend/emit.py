@@ -424,9 +424,11 @@ class _Writer:
         index_text = indexing.format_index(spec, idx)
         operator = "+=" if op.name == "index_add" else "="
         rank = base.type.ndim - g.type.ndim
-        if self.ctx.numba and g_text == n[g] and g.type.ndim == 1 and base.type.ndim == 1 \
-                and len(spec) == 1 and isinstance(spec[0], tuple):
-            self.emit_slice_update(depth, target, spec[0], idx, operator, g_text,
+        sliced = [k for k, e in enumerate(spec) if isinstance(e, tuple)]
+        if self.ctx.numba and g_text == n[g] and g.type.ndim == 1 and len(sliced) == 1 \
+                and len(spec) == base.type.ndim \
+                and all(e == "i" for k, e in enumerate(spec) if k != sliced[0]):
+            self.emit_slice_update(depth, target, spec, idx, sliced[0], operator, g_text,
                                    self.apart(g, base))
             return
         if self.ctx.numba and g_text == n[g] and g.type.ndim >= 1 and rank >= 1 \
@@ -464,27 +466,38 @@ class _Writer:
             self.broadcast_or_raise(depth, g, qs[0], f"{target}.shape[{rank}]",
                                     lambda q: f"{target}[{index}, {q}]", operator, "row")
 
-    def emit_slice_update(self, depth: int, target: str, entry: tuple, operands: list[str],
-                          operator: str, g: str, apart: bool) -> None:
-        """``target[a:b:c] = g`` / ``+= g`` on a 1-d array, as a loop over
-        ``slice(a, b, c).indices(len(target))`` (for the reasons and with the semantics of
-        `emit_entry_update`: a ``g`` of length 1 broadcasts, another length raises)."""
-        parts, k = [], 0
-        for present in entry[1:]:
-            parts.append(operands[k] if present else "None")
-            k += present
+    def emit_slice_update(self, depth: int, target: str, spec: tuple, operands: list[str],
+                          axis: int, operator: str, g: str, apart: bool) -> None:
+        """``target[..., a:b:c, ...] = g`` / ``+= g``: a vector into a slice along ``axis``
+        (the other entries integers), as a loop over ``slice(a, b, c).indices(n)``, for
+        the reasons and with the semantics of `emit_entry_update` (a ``g`` of length 1
+        broadcasts, another length raises)."""
+        index, parts, k = [], [], 0
+        for position, entry in enumerate(spec):
+            if position == axis:
+                for present in entry[1:]:
+                    parts.append(operands[k] if present else "None")
+                    k += present
+                index.append("")
+            else:
+                index.append(operands[k])
+                k += 1
         start, stop, step, count = (self.fresh_name(f"{target}_{x}")
                                     for x in ("start", "stop", "step", "n"))
         q = self.fresh_name("q")
+
+        def element(i: str) -> str:
+            at = [f"{start} + {i} * {step}" if p == axis else e for p, e in enumerate(index)]
+            return f"{target}[{', '.join(at)}]"
+
         self.line(depth, f"{start}, {stop}, {step} = slice({', '.join(parts)})"
-                         f".indices({target}.shape[0])")
+                         f".indices({target}.shape[{axis}])")
         self.line(depth, f"{count} = len(range({start}, {stop}, {step}))")
         self.line(depth, f"if {g}.shape[0] == {count}:")
         source = g if apart else self.copied(depth + 1, g, [q], f"{g}.shape[0]")
         self.line(depth + 1, f"for {q} in range({count}):")
-        self.line(depth + 2, f"{target}[{start} + {q} * {step}] {operator} {source}[{q}]")
-        self.broadcast_or_raise(depth, g, q, count,
-                                lambda i: f"{target}[{start} + {i} * {step}]", operator, "slice")
+        self.line(depth + 2, f"{element(q)} {operator} {source}[{q}]")
+        self.broadcast_or_raise(depth, g, q, count, element, operator, "slice")
 
     def copied(self, depth: int, g: str, qs: list[str], shape: str) -> str:
         """Emit a copy of ``g`` (of ``shape``) by loops; returns the copy's name."""
