@@ -68,7 +68,9 @@ Print one stage of the symdiff pipeline for the function FUNC defined in FILE.
 
 stages (--stage), in pipeline order:
   ast      the parsed Python source of FUNC (ast.dump)
-  ir       typed SSA IR of FUNC, simplified (the default)
+  ir       typed SSA IR of FUNC, simplified (the default); row products of for
+           loops hoisted before them, and maxima the result does not depend on
+           wrapped in stop_gradient (what every derivative starts from)
   grad     the reverse-mode derivative, as IR: the adjoint of `w` is `w_bar`
   jvp      the forward-mode derivative, as IR: the tangent of `w` is `w_dot`
   egrad    the elementwise gradient, as IR; with --order N, applied N times

@@ -38,6 +38,17 @@ def test_primal_jit_matches_python():
     assert sd.jit(fn)(*args) == pytest.approx(fn(*args), rel=1e-13)
 
 
+def _writes_match(fn, args, argnums=(0,)):
+    """The compiled value and gradients of a function with element writes against the
+    NumPy function itself and the NumPy backend."""
+    value, grads = sd.value_and_grad(fn, argnums=argnums)(*args)
+    ref_value, ref_grads = sd.value_and_grad(fn, argnums=argnums, backend="python")(*args)
+    assert value == pytest.approx(fn(*args), rel=1e-13)
+    assert value == pytest.approx(ref_value, rel=1e-13)
+    for g, ref in zip(grads, ref_grads, strict=True):
+        assert_close(g, ref, rtol=1e-12, atol=1e-13)
+
+
 def rows_written(x, W):
     M = np.zeros((x.shape[0], W.shape[1]))
     for i in range(x.shape[0]):
@@ -65,12 +76,7 @@ def test_row_updates_are_loops_with_numpy_semantics():
     assert re.search(r"M_\d+\[1, q_\d+\] = tmp_\d+\[q", code)
     assert re.search(r"tmp_\d+_copy = np.empty", code)
     assert not re.search(r"\n +M_\d+\[\w+\] \+?= ", code)  # no slice assignment left
-    value, grads = sd.value_and_grad(rows_written, argnums=(0, 1))(x, W)
-    ref_value, ref_grads = sd.value_and_grad(rows_written, argnums=(0, 1), backend="python")(x, W)
-    assert value == pytest.approx(rows_written(x, W), rel=1e-13)
-    assert value == pytest.approx(ref_value, rel=1e-13)
-    for g, ref in zip(grads, ref_grads, strict=True):
-        assert_close(g, ref, rtol=1e-12, atol=1e-13)
+    _writes_match(rows_written, (x, W), (0, 1))
     for backend in ("numba", "python"):
         with pytest.raises(ValueError, match="broadcast"):
             sd.jit(row_of_another_length, backend=backend)(x, W)
@@ -94,9 +100,7 @@ def test_a_row_that_may_be_a_view_through_a_branch_is_copied(c):
     x = np.random.default_rng(1).normal(size=4)
     code = sd.show_ir(row_from_a_branch, "python", args=(x, c))
     assert re.search(r"_copy = np.empty", code)
-    value, g = sd.value_and_grad(row_from_a_branch)(x, c)
-    assert value == pytest.approx(row_from_a_branch(x, c), rel=1e-13)
-    assert_close(g, sd.grad(row_from_a_branch, backend="python")(x, c), rtol=1e-12, atol=1e-13)
+    _writes_match(row_from_a_branch, (x, c))
 
 
 def test_matrix_entries_of_a_tape_are_loops_when_shapes_are_proved():
@@ -105,10 +109,7 @@ def test_matrix_entries_of_a_tape_are_loops_when_shapes_are_proved():
     code = sd.show_ir(matrix_recurrence, "python", wrt=(0, 1), args=(A, M0))
     assert re.search(r"M_tape_\d+\[\w+, q, q_1\] = ", code)
     assert not re.search(r"M_tape_\d+\[\w+\] = M", code)
-    grads = sd.grad(matrix_recurrence, argnums=(0, 1))(A, M0)
-    ref = sd.grad(matrix_recurrence, argnums=(0, 1), backend="python")(A, M0)
-    for a, b in zip(grads, ref, strict=True):
-        assert_close(a, b, rtol=1e-12, atol=1e-13)
+    _writes_match(matrix_recurrence, (A, M0), (0, 1))
 
 
 def slices_written(x):
@@ -132,9 +133,7 @@ def test_slice_updates_of_vectors_are_loops_with_numpy_semantics():
     code = sd.show_ir(slices_written, "python", args=(x,))
     assert ".indices(" in code and "_copy = np.empty" in code
     assert not re.search(r"\n +out_?\d*\[[^\]]*:[^\]]*\] \+?= (?!0\.0)", code)
-    value, g = sd.value_and_grad(slices_written)(x)
-    assert value == pytest.approx(slices_written(x), rel=1e-13)
-    assert_close(g, sd.grad(slices_written, backend="python")(x), rtol=1e-12, atol=1e-13)
+    _writes_match(slices_written, (x,))
     for backend in ("numba", "python"):
         with pytest.raises(ValueError, match="broadcast"):
             sd.jit(slice_of_another_length, backend=backend)(x)
@@ -155,9 +154,4 @@ def test_vectors_into_slices_of_matrices_are_loops():
     code = sd.show_ir(matrix_slices_written, "python", wrt=(0, 1), args=(x, W))
     assert ".indices(M" in code and "_copy = np.empty" in code
     assert not re.search(r"\n +M_?\d*\[[^\]]*:[^\]]*\] \+?= (?!0\.0)", code)
-    value, grads = sd.value_and_grad(matrix_slices_written, argnums=(0, 1))(x, W)
-    ref_value, ref = sd.value_and_grad(matrix_slices_written, argnums=(0, 1), backend="python")(x, W)
-    assert value == pytest.approx(matrix_slices_written(x, W), rel=1e-13)
-    assert value == pytest.approx(ref_value, rel=1e-13)
-    for a, b in zip(grads, ref, strict=True):
-        assert_close(a, b, rtol=1e-12, atol=1e-13)
+    _writes_match(matrix_slices_written, (x, W), (0, 1))

@@ -19,6 +19,7 @@ from symdiff.ir import indexing
 from symdiff.ir.core import Block, Function, Op, Value
 from symdiff.ir.names import assign_names
 from symdiff.ir.registry import lookup
+from symdiff.transforms.activity import carried_parts
 from symdiff.transforms.shapes import ShapeInfo
 
 # Loop fusion on the Numba target (SYMDIFF_FUSION=0 turns it off, for comparison and debugging).
@@ -558,14 +559,12 @@ class _Writer:
                 roots.add(u)
             elif u in self.flows:
                 pending.extend(self.flows[u])
-            elif u in self.definitions:
-                op = self.definitions[u]
-                if lookup(op.name).view:
-                    pending.append(op.args[0])
-                else:
-                    roots.add(u)
+            elif u in self.definitions and _fresh(self.definitions[u]):
+                roots.add(u)
+            elif u in self.definitions and lookup(self.definitions[u].name).view:
+                pending.append(self.definitions[u].args[0])
             else:
-                return None  # a region parameter not carried by a loop
+                return None  # a region parameter not carried by a loop, or an unknown result
         return frozenset(roots)
 
     def emit_if(self, op: Op, depth: int) -> None:
@@ -720,12 +719,9 @@ def _value_flows(fn: Function) -> dict[Value, list[Value]]:
             for k, r in enumerate(op.results):
                 flows[r] = [region.yields[k] for region in op.regions]
         elif op.name in ("for", "while"):
-            inits = op.args[3:] if op.name == "for" else op.args
-            body = op.regions[-1]
-            carried = [region.params[1:] if op.name == "for" and region is body else region.params
-                       for region in op.regions]
+            inits, carried, yields = carried_parts(op)
             for k, init in enumerate(inits):
-                sources = [init, body.yields[k]]
+                sources = [init, yields[k]]
                 flows[op.results[k]] = sources
                 for params in carried:
                     flows[params[k]] = sources

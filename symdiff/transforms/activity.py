@@ -20,7 +20,7 @@ def varied_values(block: Block, seeds: Iterable[Value]) -> set[Value]:
     return varied
 
 
-def _loop_parts(op) -> tuple[tuple[Value, ...], list[tuple[Value, ...]], tuple[Value, ...]]:
+def carried_parts(op) -> tuple[tuple[Value, ...], list[tuple[Value, ...]], tuple[Value, ...]]:
     """(initial values, each region's carried parameters, the body's yields) of a loop."""
     inits = op.args[3:] if op.name == "for" else op.args
     lead = 1 if op.name == "for" else 0
@@ -32,7 +32,7 @@ def _forward(block: Block, varied: set[Value]) -> None:
     for op in block.ops:
         if op.name in ("for", "while"):
             # Fixed point: a carried value varies if its initial value or any yield does.
-            inits, params, yields = _loop_parts(op)
+            inits, params, yields = carried_parts(op)
             while True:
                 for ps in params:
                     varied.update(p for p, i, y in zip(ps, inits, yields, strict=True)
@@ -69,7 +69,7 @@ def _backward(block: Block, useful: set[Value]) -> None:
             continue
         if op.name in ("for", "while"):
             # Fixed point: a carried value is useful if its result is, or the body uses it.
-            inits, params, yields = _loop_parts(op)
+            inits, params, yields = carried_parts(op)
             while True:
                 before = len(useful)
                 for k, y in enumerate(yields):

@@ -33,6 +33,7 @@ that reads a value depending on it has a rule here, and no such value with
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from symdiff.ir.builder import record
@@ -147,44 +148,19 @@ def _independent_of(producer: Op, later: list[Op], block: Block) -> bool:
 def _rule(op: Op, forms: dict[Value, Shift]) -> Shift | None:
     """The shift form of ``op``'s result, or None when no rule here applies."""
     args = [forms.get(a) for a in op.args]
-    name = op.name
     if len(op.results) != 1 or op.result.type.dtype != "f64":
         return None
-    if name in ("add", "sub", "mul", "div"):
+    if op.name in _BINARY:
+        additive, sign = _BINARY[op.name]
         axes = _broadcast_axes(op, args)
-        if axes is None:
-            return None
-        additive = name in ("add", "sub")
-        if any(f is not None and f.additive != additive for f in args):
+        if axes is None or any(f is not None and f.additive != additive for f in args):
             return None
         ca, cb = (0 if f is None else f.coef for f in args)
-        coef = ca + cb if name in ("add", "mul") else ca - cb
-        return Shift(additive, coef, axes)
-    if any(f is not None for f in args[1:]):
-        return None  # an index or a shape that depends on m
-    form = args[0]
-    if form is None:
-        return None
-    if name == "neg":
-        return Shift(form.additive, -form.coef if form.additive else form.coef, form.axes)
-    if name == "exp" and form.additive:
-        return Shift(False, form.coef, form.axes)
-    if name == "log" and not form.additive:
-        return Shift(True, form.coef, form.axes)
-    if name in ("copy",):
-        return form
-    if name == "reduce":
-        return _reduce_rule(op, form)
-    if name == "expand_dims":
-        axes = list(form.axes)
-        for a in sorted(op.attr("axis")):
-            axes.insert(a, None)
-        return Shift(form.additive, form.coef, tuple(axes))
-    if name == "transpose":
-        return Shift(form.additive, form.coef, tuple(form.axes[a] for a in op.attr("axes")))
-    if name == "getitem":
-        return _getitem_rule(op, form)
-    return None
+        return Shift(additive, ca + sign * cb, axes)
+    rule = _UNARY.get(op.name)
+    if rule is None or args[0] is None or any(f is not None for f in args[1:]):
+        return None  # no rule, or an index or a shape that depends on m
+    return rule(op, args[0])
 
 
 def _broadcast_axes(op: Op, args: list[Shift | None]) -> Axes | None:
@@ -196,17 +172,24 @@ def _broadcast_axes(op: Op, args: list[Shift | None]) -> Axes | None:
 
 
 def _reduce_rule(op: Op, form: Shift) -> Shift | None:
+    """sum keeps a multiplicative form, mean/max/min both, over axes d is constant along."""
     kind, axis, keepdims = op.attr("kind"), op.attr("axis"), op.attr("keepdims")
     ndim = len(form.axes)
     reduced = set(range(ndim)) if axis is None else {a % ndim for a in axis}
     if any(form.axes[a] is not None for a in reduced):
         return None
-    keeps = kind in ("max", "min") or kind == "mean" or (kind == "sum" and not form.additive)
-    if not keeps:
+    if kind not in ("mean", "max", "min") and not (kind == "sum" and not form.additive):
         return None
     axes = tuple(None if a in reduced else form.axes[a] for a in range(ndim)
                  if keepdims or a not in reduced)
     return Shift(form.additive, form.coef, axes)
+
+
+def _expand_rule(op: Op, form: Shift) -> Shift:
+    axes = list(form.axes)
+    for a in sorted(op.attr("axis")):
+        axes.insert(a, None)
+    return Shift(form.additive, form.coef, tuple(axes))
 
 
 def _getitem_rule(op: Op, form: Shift) -> Shift | None:
@@ -232,3 +215,20 @@ def _getitem_rule(op: Op, form: Shift) -> Shift | None:
         axes.append(label)
     axes.extend(form.axes[k:])
     return Shift(form.additive, form.coef, tuple(axes))
+
+
+# add/sub/mul/div: (the form both operands must have, the sign of the second's c)
+_BINARY: dict[str, tuple[bool, int]] = {
+    "add": (True, 1), "sub": (True, -1), "mul": (False, 1), "div": (False, -1)}
+
+# One entry per op with one operand that may depend on m: (op, its form) -> the result's.
+_UNARY: dict[str, Callable[[Op, Shift], Shift | None]] = {
+    "neg": lambda op, f: Shift(f.additive, -f.coef if f.additive else f.coef, f.axes),
+    "exp": lambda op, f: Shift(False, f.coef, f.axes) if f.additive else None,
+    "log": lambda op, f: None if f.additive else Shift(True, f.coef, f.axes),
+    "copy": lambda op, f: f,
+    "transpose": lambda op, f: Shift(f.additive, f.coef, tuple(f.axes[a] for a in op.attr("axes"))),
+    "expand_dims": _expand_rule,
+    "reduce": _reduce_rule,
+    "getitem": _getitem_rule,
+}
